@@ -1,0 +1,191 @@
+/**
+ * The one place where dsrflow reads its environment.
+ *
+ * Every setting has a default that works on a developer machine (Postgres at 127.0.0.1:5432,
+ * a Temporal dev server started by `npm start`). A bad value stops the process at start with a
+ * message naming the variable, never later in the middle of a request.
+ */
+import { z } from 'zod';
+
+/** Durations are written `500ms`, `30s`, `5m`, `2h` or `14d`; plain numbers are milliseconds. */
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const unit = (match[2] ?? 'ms') as keyof typeof UNIT_MS;
+  return Math.round(Number(match[1]) * UNIT_MS[unit]);
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 14d, got "${text}"` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${text}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const postgresUrl = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((text) => /^postgres(ql)?:\/\/[^/]/.test(text) && URL.canParse(text), {
+      message: 'expected a URL such as postgres://user:password@host:5432/database',
+    });
+
+const hostPort = z
+  .string()
+  .refine((text) => /^[^\s:/]+:\d{1,5}$/.test(text), { message: 'expected host:port, such as temporal:7233' });
+
+const encryptionKey = z
+  .string()
+  .refine((text) => Buffer.from(text, 'base64').length === 32, {
+    message: 'expected 32 random bytes in base64 (for example: openssl rand -base64 32)',
+  });
+
+const environmentSchema = z.object({
+  /** The service's own database: privacy requests, logs, configuration. */
+  DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow'),
+  /** An existing Temporal frontend. When unset, `npm start` runs the Temporal CLI dev server. */
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('dsrflow'),
+  /** The Temporal CLI binary; otherwise found on PATH, in the user cache, or built with Go. */
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  /** Ports of the dev server `npm start` runs when TEMPORAL_ADDRESS is unset. */
+  TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
+  TEMPORAL_UI_PORT: integer(8233, 1, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: integer(8080, 0, 65535),
+  /** Where `npm start` keeps local state: the Temporal dev server's SQLite file, generated keys. */
+  DSRFLOW_DATA_DIR: z.string().min(1).default('.data'),
+  /**
+   * Key for data encrypted at rest (identities, connection secrets). Required in production;
+   * `npm start` generates one under DSRFLOW_DATA_DIR when it is unset.
+   */
+  DSRFLOW_ENCRYPTION_KEY: encryptionKey.optional(),
+  /** How long a request's identity values are kept before they are purged. */
+  DSRFLOW_IDENTITY_TTL: duration('30d'),
+  /** Activity timeouts and retries for collection queries. */
+  DSRFLOW_ACTIVITY_START_TO_CLOSE_TIMEOUT: duration('10m'),
+  DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT: duration('30s'),
+  DSRFLOW_ACTIVITY_MAX_ATTEMPTS: integer(5, 1, 1000),
+  DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL: duration('1s'),
+  /** How many collections of one request run at the same time. */
+  DSRFLOW_COLLECTION_CONCURRENCY: integer(8, 1, 1000),
+  /** `npm start` loads the Fides example into this database and registers it as a connection. */
+  DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  NODE_ENV: z.string().default('development'),
+});
+
+type Environment = z.output<typeof environmentSchema>;
+
+export interface Config {
+  databaseUrl: string;
+  temporal: {
+    /** Undefined means: start (or expect) the local dev server. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    cliPath: string | undefined;
+    devPort: number;
+    uiPort: number;
+  };
+  http: { host: string; port: number };
+  dataDir: string;
+  encryptionKey: Buffer | undefined;
+  identityTtlMs: number;
+  activity: {
+    startToCloseTimeoutMs: number;
+    heartbeatTimeoutMs: number;
+    maxAttempts: number;
+    initialRetryIntervalMs: number;
+  };
+  collectionConcurrency: number;
+  exampleDatabaseUrl: string;
+  logLevel: Environment['LOG_LEVEL'];
+  production: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the configuration; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty variables count as unset, as in most shells' `VAR= command`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.DSRFLOW_ENCRYPTION_KEY) {
+    throw new ConfigError('Invalid configuration:\n  DSRFLOW_ENCRYPTION_KEY: required when NODE_ENV=production');
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    http: { host: e.HOST, port: e.PORT },
+    dataDir: e.DSRFLOW_DATA_DIR,
+    encryptionKey: e.DSRFLOW_ENCRYPTION_KEY ? Buffer.from(e.DSRFLOW_ENCRYPTION_KEY, 'base64') : undefined,
+    identityTtlMs: e.DSRFLOW_IDENTITY_TTL,
+    activity: {
+      startToCloseTimeoutMs: e.DSRFLOW_ACTIVITY_START_TO_CLOSE_TIMEOUT,
+      heartbeatTimeoutMs: e.DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT,
+      maxAttempts: e.DSRFLOW_ACTIVITY_MAX_ATTEMPTS,
+      initialRetryIntervalMs: e.DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL,
+    },
+    collectionConcurrency: e.DSRFLOW_COLLECTION_CONCURRENCY,
+    exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+    production,
+  };
+}
+
+/** The address clients use: the configured cluster, or the local dev server. */
+export function temporalAddress(config: Config): string {
+  return config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`;
+}
+
+/** Entry points call this: a bad configuration ends the process with the message, not a stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
