@@ -1,0 +1,51 @@
+/** SQL for `access_result`: the rows access found, per collection. */
+import type { Sql, TransactionSql } from './client.js';
+
+export type Row = Record<string, unknown>;
+
+/** Replaces the stored rows of one collection (a retried query stores its rows exactly once). */
+export async function replaceAccessResults(tx: TransactionSql, privacyRequestId: string, dataset: string, collection: string, rows: Row[]): Promise<void> {
+  await tx`delete from access_result where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection}`;
+  const batch = 1000;
+  for (let start = 0; start < rows.length; start += batch) {
+    const values = rows.slice(start, start + batch).map((row, i) => ({
+      privacy_request_id: privacyRequestId,
+      dataset_name: dataset,
+      collection_name: collection,
+      row_index: start + i,
+      row: tx.json(row as never),
+    }));
+    await tx`insert into access_result ${tx(values)}`;
+  }
+}
+
+export async function readAccessResults(sql: Sql, privacyRequestId: string, dataset: string, collection: string): Promise<Row[]> {
+  const rows = await sql<{ row: Row }[]>`
+    select row from access_result
+    where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection}
+    order by row_index`;
+  return rows.map((entry) => entry.row);
+}
+
+/** The distinct non-null values of a (possibly nested) field in one collection's results; arrays are flattened. */
+export async function accessResultValues(sql: Sql, privacyRequestId: string, dataset: string, collection: string, fieldPath: string): Promise<unknown[]> {
+  const path = fieldPath.split('.');
+  const rows = await sql<{ value: unknown }[]>`
+    select distinct row #> ${path} as value from access_result
+    where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection}
+      and row #> ${path} is not null and row #> ${path} <> 'null'::jsonb`;
+  const values = new Map<string, unknown>();
+  for (const { value } of rows) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== null && item !== undefined) values.set(JSON.stringify(item), item);
+    }
+  }
+  return [...values.values()];
+}
+
+export async function countAccessResults(sql: Sql, privacyRequestId: string): Promise<Record<string, number>> {
+  const rows = await sql<{ dataset_name: string; collection_name: string; count: number }[]>`
+    select dataset_name, collection_name, count(*)::int as count from access_result
+    where privacy_request_id = ${privacyRequestId} group by dataset_name, collection_name`;
+  return Object.fromEntries(rows.map((row) => [`${row.dataset_name}:${row.collection_name}`, row.count]));
+}

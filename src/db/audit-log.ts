@@ -1,0 +1,31 @@
+/** SQL for `audit_log`: what happened to a request as a whole, and who did it. */
+import type { Sql, TransactionSql } from './client.js';
+
+export const AUDIT_LOG_ACTIONS = ['approved', 'denied', 'finished', 'canceled', 'error', 'retried', 'signal_rejected'] as const;
+export type AuditLogAction = (typeof AUDIT_LOG_ACTIONS)[number];
+
+export interface AuditLogEntry {
+  privacy_request_id: string;
+  event_key: string;
+  action: AuditLogAction;
+  user_id: string | null;
+  message: string | null;
+}
+
+export interface AuditLogRow extends AuditLogEntry {
+  id: number;
+  created_at: Date;
+}
+
+export async function recordAuditLog(sql: Sql | TransactionSql, entry: AuditLogEntry, at?: Date): Promise<boolean> {
+  const rows = await sql`
+    insert into audit_log (privacy_request_id, event_key, action, user_id, message, created_at)
+    values (${entry.privacy_request_id}, ${entry.event_key}, ${entry.action}, ${entry.user_id}, ${entry.message}, ${at ?? new Date()})
+    on conflict (privacy_request_id, event_key) do nothing
+    returning id`;
+  return rows.length === 1;
+}
+
+export async function listAuditLogs(sql: Sql, privacyRequestId: string): Promise<AuditLogRow[]> {
+  return sql<AuditLogRow[]>`select * from audit_log where privacy_request_id = ${privacyRequestId} order by id`;
+}

@@ -1,0 +1,55 @@
+/**
+ * Connections to the service's own Postgres database.
+ *
+ * `postgres` (porsager) with tagged-template SQL; every query in dsrflow goes through a `Sql`
+ * created here, and the queries for each table live together in one module of `src/db/`.
+ */
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+
+export interface ConnectOptions {
+  /** Pool size; the API and the worker each keep one pool. */
+  max?: number;
+  /** Shown in pg_stat_activity, which makes a stuck query easy to trace back. */
+  applicationName?: string;
+}
+
+export function connect(databaseUrl: string, options: ConnectOptions = {}): Sql {
+  return postgres(databaseUrl, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'dsrflow' },
+    // int8 ids and counts of dsrflow's own tables fit in a JS number.
+    types: { int8: { to: 20, from: [20], serialize: (value: number) => String(value), parse: Number } },
+  });
+}
+
+/** Splits a database URL into the URL of the server's maintenance database and the database name. */
+export function databaseName(databaseUrl: string): { name: string; maintenanceUrl: string } {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+  url.pathname = '/postgres';
+  return { name, maintenanceUrl: url.toString() };
+}
+
+/** Creates the database named in the URL when it does not exist yet; returns whether it created it. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const { name, maintenanceUrl } = databaseName(databaseUrl);
+  const admin = postgres(maintenanceUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [existing] = await admin`select 1 from pg_database where datname = ${name}`;
+    if (existing) return false;
+    try {
+      await admin`create database ${admin(name)}`;
+    } catch (error) {
+      // Another process created it between the check and the create: that is fine.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+      return false;
+    }
+    return true;
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,41 @@
+/** SQL for `dataset_config`: fideslang datasets bound to a connection. */
+import type { Dataset } from '../domain/datasets.js';
+import type { DatasetOfConnection } from '../domain/graph.js';
+import type { Sql, TransactionSql } from './client.js';
+
+export async function upsertDataset(sql: Sql | TransactionSql, connectionKey: string, dataset: Dataset): Promise<void> {
+  await sql`
+    insert into dataset_config (fides_key, connection_key, dataset)
+    values (${dataset.fides_key}, ${connectionKey}, ${sql.json(dataset as never)})
+    on conflict (fides_key) do update set
+      connection_key = excluded.connection_key,
+      dataset = excluded.dataset,
+      updated_at = now()`;
+}
+
+export async function listDatasets(sql: Sql, connectionKey: string): Promise<Dataset[]> {
+  const rows = await sql<{ dataset: Dataset }[]>`
+    select dataset from dataset_config where connection_key = ${connectionKey} order by fides_key`;
+  return rows.map((row) => row.dataset);
+}
+
+export async function getDataset(sql: Sql, connectionKey: string, fidesKey: string): Promise<Dataset | undefined> {
+  const [row] = await sql<{ dataset: Dataset }[]>`
+    select dataset from dataset_config where connection_key = ${connectionKey} and fides_key = ${fidesKey}`;
+  return row?.dataset;
+}
+
+export async function deleteDataset(sql: Sql, connectionKey: string, fidesKey: string): Promise<boolean> {
+  const rows = await sql`delete from dataset_config where connection_key = ${connectionKey} and fides_key = ${fidesKey} returning fides_key`;
+  return rows.length === 1;
+}
+
+/** Every dataset of every enabled connection: what a request's traversal is planned over. */
+export async function datasetsOfEnabledConnections(sql: Sql): Promise<DatasetOfConnection[]> {
+  const rows = await sql<{ connection_key: string; dataset: Dataset }[]>`
+    select d.connection_key, d.dataset from dataset_config d
+    join connection_config c on c.key = d.connection_key
+    where not c.disabled
+    order by d.fides_key`;
+  return rows.map((row) => ({ connectionKey: row.connection_key, dataset: row.dataset }));
+}
