@@ -1,0 +1,325 @@
+/**
+ * Datasets: fideslang-compatible descriptions of where a person's data lives.
+ *
+ * A dataset has collections (tables), collections have fields (columns, possibly nested), and
+ * `fides_meta` (or the older `fidesops_meta`) on fields says which ones hold an identity, which
+ * reference fields of other collections, which form the primary key, and how to mask them.
+ * Keys fideslang defines that dsrflow does not use are accepted and ignored, so existing files
+ * load unchanged.
+ */
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { z } from 'zod';
+
+/** fideslang's FidesKey: letters, digits and `_ . < > -`. */
+export const FIDES_KEY = /^[a-zA-Z0-9_.<>-]+$/;
+export const fidesKey = z.string().regex(FIDES_KEY, 'must contain only letters, digits, _ . < > -');
+
+/** The data types fideslang knows; `[]` after a type means an array of it. */
+export const DATA_TYPES = ['string', 'integer', 'float', 'boolean', 'object_id', 'object', 'no_op'] as const;
+const dataType = z
+  .string()
+  .refine((value) => (DATA_TYPES as readonly string[]).includes(value.replace(/\[\]$/, '')), {
+    message: `must be one of ${DATA_TYPES.join(', ')} (optionally followed by [])`,
+  });
+
+export const maskingStrategySchema = z.object({
+  strategy: z.string().min(1),
+  configuration: z.record(z.string(), z.unknown()).optional(),
+});
+export type MaskingStrategyConfig = z.infer<typeof maskingStrategySchema>;
+
+export const referenceSchema = z.object({
+  dataset: fidesKey,
+  /** `collection.field`, or `collection.field.subfield` for nested fields. */
+  field: z.string().regex(/^[^.\s]+\.[^\s]+$/, 'must be collection.field'),
+  /** `from`: data flows from the referenced field to this one; `to`: from this one to it; none: either way. */
+  direction: z.enum(['from', 'to', 'none']).optional(),
+});
+export type FieldReference = z.infer<typeof referenceSchema>;
+
+export const fieldMetaSchema = z.object({
+  references: z.array(referenceSchema).optional(),
+  identity: z.string().min(1).optional(),
+  primary_key: z.boolean().optional(),
+  data_type: dataType.optional(),
+  length: z.number().int().positive().optional(),
+  read_only: z.boolean().optional(),
+  return_all_elements: z.boolean().optional(),
+  custom_request_field: z.string().optional(),
+  masking_strategy_override: maskingStrategySchema.optional(),
+});
+export type FieldMeta = z.infer<typeof fieldMetaSchema>;
+
+export interface DatasetField {
+  name: string;
+  description?: string | undefined;
+  data_categories?: string[] | undefined;
+  fides_meta?: FieldMeta | undefined;
+  fields?: DatasetField[] | undefined;
+}
+
+const fieldName = z.string().min(1).regex(/^[^.]+$/, 'must not contain a dot');
+
+export const fieldSchema: z.ZodType<DatasetField> = z.lazy(() =>
+  z
+    .object({
+      name: fieldName,
+      description: z.string().nullish().transform((value) => value ?? undefined),
+      data_categories: z.array(z.string().min(1)).optional(),
+      fides_meta: fieldMetaSchema.nullish(),
+      fidesops_meta: fieldMetaSchema.nullish(),
+      fields: z.array(fieldSchema).optional(),
+    })
+    .transform(({ fidesops_meta, fides_meta, ...field }): DatasetField => {
+      const meta = fides_meta ?? fidesops_meta ?? undefined;
+      return { ...field, ...(meta ? { fides_meta: meta } : {}) };
+    }),
+);
+
+/** `dataset.collection`, as fideslang writes collection addresses in `after` and `erase_after`. */
+const collectionAddress = z.string().regex(/^[a-zA-Z0-9_.<>-]+\.[^.\s]+$/, 'must be dataset.collection');
+
+export const collectionMetaSchema = z.object({
+  after: z.array(collectionAddress).optional(),
+  erase_after: z.array(collectionAddress).optional(),
+  skip_processing: z.boolean().optional(),
+  /** At collection level only `{strategy: delete}` is meaningful: erase by deleting whole rows. */
+  masking_strategy_override: maskingStrategySchema.optional(),
+});
+export type CollectionMeta = z.infer<typeof collectionMetaSchema>;
+
+export const collectionSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().nullish().transform((value) => value ?? undefined),
+    data_categories: z.array(z.string().min(1)).optional(),
+    fields: z.array(fieldSchema),
+    fides_meta: collectionMetaSchema.nullish(),
+    fidesops_meta: collectionMetaSchema.nullish(),
+  })
+  .transform(({ fidesops_meta, fides_meta, ...collection }) => {
+    const meta = fides_meta ?? fidesops_meta ?? undefined;
+    return { ...collection, ...(meta ? { fides_meta: meta } : {}) };
+  });
+export type DatasetCollection = z.infer<typeof collectionSchema>;
+
+export const datasetMetaSchema = z.object({
+  after: z.array(fidesKey).optional(),
+});
+
+export const datasetSchema = z
+  .object({
+    fides_key: fidesKey,
+    name: z.string().nullish().transform((value) => value ?? undefined),
+    description: z.string().nullish().transform((value) => value ?? undefined),
+    data_categories: z.array(z.string().min(1)).optional(),
+    collections: z.array(collectionSchema),
+    fides_meta: datasetMetaSchema.nullish(),
+    fidesops_meta: datasetMetaSchema.nullish(),
+  })
+  .transform(({ fidesops_meta, fides_meta, ...dataset }) => {
+    const meta = fides_meta ?? fidesops_meta ?? undefined;
+    return { ...dataset, ...(meta ? { fides_meta: meta } : {}) };
+  });
+export type Dataset = z.infer<typeof datasetSchema>;
+
+export const datasetFileSchema = z.object({ dataset: z.array(datasetSchema).min(1) });
+
+/** One problem found in a dataset, located as precisely as the input allows. */
+export interface DatasetProblem {
+  dataset?: string;
+  collection?: string;
+  field?: string;
+  /** 1-based line in the YAML text, when the dataset came from YAML. */
+  line?: number;
+  message: string;
+}
+
+export class DatasetValidationError extends Error {
+  override name = 'DatasetValidationError';
+  constructor(readonly problems: DatasetProblem[]) {
+    super(problems.map(describeProblem).join('\n'));
+  }
+}
+
+export function describeProblem(problem: DatasetProblem): string {
+  const where = [
+    problem.dataset !== undefined ? `dataset ${problem.dataset}` : undefined,
+    problem.collection !== undefined ? `collection ${problem.collection}` : undefined,
+    problem.field !== undefined ? `field ${problem.field}` : undefined,
+  ].filter(Boolean);
+  const line = problem.line !== undefined ? ` (line ${problem.line})` : '';
+  return `${where.length ? `${where.join(', ')}: ` : ''}${problem.message}${line}`;
+}
+
+type Path = (string | number)[];
+
+/**
+ * Names the dataset, collection and field a path inside a `{dataset: [...]}` document points at,
+ * and says what is wrong relative to that field (e.g. `fides_meta.length`).
+ */
+function locate(document: unknown, path: Path): Omit<DatasetProblem, 'message' | 'line'> & { rest: Path } {
+  const located: Omit<DatasetProblem, 'message' | 'line'> & { rest: Path } = { rest: [] };
+  let node: unknown = document;
+  let index = 0;
+  const step = () => {
+    node = (node as Record<string | number, unknown> | undefined)?.[path[index]!];
+    index += 1;
+  };
+  const nameOf = (value: unknown, key: string) => {
+    const name = (value as Record<string, unknown> | undefined)?.[key];
+    return typeof name === 'string' ? name : undefined;
+  };
+  if (path[0] === 'dataset' && typeof path[1] === 'number') {
+    step();
+    step();
+    located.dataset = nameOf(node, 'fides_key') ?? `#${(path[1] as number) + 1}`;
+    if (path[2] === 'collections' && typeof path[3] === 'number') {
+      step();
+      step();
+      located.collection = nameOf(node, 'name') ?? `#${(path[3] as number) + 1}`;
+      const fieldNames: string[] = [];
+      while (path[index] === 'fields' && typeof path[index + 1] === 'number') {
+        const position = path[index + 1] as number;
+        step();
+        step();
+        fieldNames.push(nameOf(node, 'name') ?? `#${position + 1}`);
+      }
+      if (fieldNames.length) located.field = fieldNames.join('.');
+    }
+  }
+  located.rest = path.slice(index);
+  return located;
+}
+
+function problemFromIssue(document: unknown, issue: z.core.$ZodIssue, lineOf?: (path: Path) => number | undefined): DatasetProblem {
+  const path = issue.path as Path;
+  const { rest, ...where } = locate(document, path);
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
+  const subject = rest.length ? rest.join('.') : undefined;
+  const line = lineOf?.(path);
+  return {
+    ...where,
+    message: subject ? `${subject}: ${message}` : message,
+    ...(line !== undefined ? { line } : {}),
+  };
+}
+
+/** Checks that need the whole dataset: duplicate names, references inside the dataset. */
+function semanticProblems(datasets: Dataset[]): (DatasetProblem & { path: Path })[] {
+  const problems: (DatasetProblem & { path: Path })[] = [];
+  const seenKeys = new Set<string>();
+  datasets.forEach((dataset, d) => {
+    const base = { dataset: dataset.fides_key };
+    if (seenKeys.has(dataset.fides_key)) problems.push({ ...base, path: ['dataset', d, 'fides_key'], message: 'fides_key appears more than once' });
+    seenKeys.add(dataset.fides_key);
+    const collections = new Map<string, DatasetCollection>();
+    dataset.collections.forEach((collection, c) => {
+      if (collections.has(collection.name)) {
+        problems.push({ ...base, collection: collection.name, path: ['dataset', d, 'collections', c, 'name'], message: 'collection name appears more than once' });
+      }
+      collections.set(collection.name, collection);
+    });
+    dataset.collections.forEach((collection, c) => {
+      const checkFields = (fields: DatasetField[], path: Path, prefix: string[]) => {
+        const names = new Set<string>();
+        fields.forEach((field, f) => {
+          const fieldPath: Path = [...path, 'fields', f];
+          const name = [...prefix, field.name].join('.');
+          const at = { ...base, collection: collection.name, field: name };
+          if (names.has(field.name)) problems.push({ ...at, path: [...fieldPath, 'name'], message: 'field name appears more than once in its collection' });
+          names.add(field.name);
+          field.fides_meta?.references?.forEach((reference, r) => {
+            if (reference.dataset !== dataset.fides_key) return; // checked when datasets are combined into a graph
+            const [collectionName, ...fieldParts] = reference.field.split('.');
+            const target = collections.get(collectionName!);
+            const referencePath: Path = [...fieldPath, 'fides_meta', 'references', r, 'field'];
+            if (!target) {
+              problems.push({ ...at, path: referencePath, message: `references unknown collection ${reference.dataset}.${collectionName}` });
+            } else if (!findField(target, fieldParts)) {
+              problems.push({ ...at, path: referencePath, message: `references unknown field ${reference.dataset}.${reference.field}` });
+            }
+          });
+          if (field.fields) checkFields(field.fields, fieldPath, [...prefix, field.name]);
+        });
+      };
+      checkFields(collection.fields, ['dataset', d, 'collections', c], []);
+      for (const [key, addresses] of [['after', collection.fides_meta?.after], ['erase_after', collection.fides_meta?.erase_after]] as const) {
+        addresses?.forEach((address, a) => {
+          if (address === `${dataset.fides_key}.${collection.name}`) {
+            problems.push({ ...base, collection: collection.name, path: ['dataset', d, 'collections', c, 'fides_meta', key, a], message: `fides_meta.${key}: a collection cannot come after itself` });
+          }
+        });
+      }
+    });
+  });
+  return problems;
+}
+
+/** Finds a (possibly nested) field by its path of names. */
+export function findField(collection: { fields: DatasetField[] }, path: string[]): DatasetField | undefined {
+  let fields: DatasetField[] | undefined = collection.fields;
+  let found: DatasetField | undefined;
+  for (const name of path) {
+    found = fields?.find((field) => field.name === name);
+    if (!found) return undefined;
+    fields = found.fields;
+  }
+  return found;
+}
+
+/** Validates `{dataset: [...]}` already parsed from JSON or YAML. */
+export function parseDatasets(document: unknown, lineOf?: (path: Path) => number | undefined): Dataset[] {
+  const parsed = datasetFileSchema.safeParse(document);
+  if (!parsed.success) {
+    throw new DatasetValidationError(parsed.error.issues.map((issue) => problemFromIssue(document, issue, lineOf)));
+  }
+  const problems = semanticProblems(parsed.data.dataset);
+  if (problems.length) {
+    throw new DatasetValidationError(
+      problems.map(({ path, ...problem }) => {
+        const line = lineOf?.(path);
+        return line !== undefined ? { ...problem, line } : problem;
+      }),
+    );
+  }
+  return parsed.data.dataset;
+}
+
+/** Parses fideslang YAML (`dataset:` list); errors carry the YAML line of the problem. */
+export function parseDatasetYaml(text: string): Dataset[] {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length) {
+    throw new DatasetValidationError(
+      document.errors.map((error) => ({
+        message: `invalid YAML: ${error.message.split('\n')[0]}`,
+        line: lineCounter.linePos(error.pos[0]).line,
+      })),
+    );
+  }
+  const lineOf = (path: Path): number | undefined => {
+    // The innermost node that exists on the path: a missing key is reported where its parent is.
+    for (let length = path.length; length >= 0; length -= 1) {
+      const node = document.getIn(path.slice(0, length), true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return parseDatasets(document.toJS(), lineOf);
+}
+
+/** Every leaf field of a collection with its dotted path, depth first, in declaration order. */
+export function leafFields(collection: { fields: DatasetField[] }): { path: string; field: DatasetField }[] {
+  const leaves: { path: string; field: DatasetField }[] = [];
+  const walk = (fields: DatasetField[], prefix: string) => {
+    for (const field of fields) {
+      const path = prefix ? `${prefix}.${field.name}` : field.name;
+      if (field.fields?.length) walk(field.fields, path);
+      else leaves.push({ path, field });
+    }
+  };
+  walk(collection.fields, '');
+  return leaves;
+}
