@@ -1,0 +1,127 @@
+/**
+ * Runs `temporal server start-dev` as a child process: a real Temporal server (SQLite-backed)
+ * with its Web UI, used by `npm start` and by the test suite. Production uses a real cluster
+ * through TEMPORAL_ADDRESS instead.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { devServerSearchAttributeFlags } from './search-attributes.js';
+
+export interface DevServerOptions {
+  cliPath: string;
+  /** gRPC frontend port; 0 picks a free one. */
+  port: number;
+  /** Web UI port, or `false` for no UI (tests). */
+  uiPort: number | false;
+  /** SQLite file for persistence across restarts; in memory when omitted. */
+  dbFilename?: string;
+  namespace?: string;
+  /** Where the Web UI asks to decode payloads (the API's codec endpoint). */
+  codecEndpoint?: string;
+  /** How long to wait for the server to answer. */
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | undefined;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether a Temporal frontend answers at the address within the timeout. */
+export async function temporalAnswers(address: string, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilReady(address: string, namespace: string, child: ChildProcess, deadline: number, output: () => string): Promise<void> {
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`temporal server start-dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output()}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`The Temporal dev server did not answer at ${address} in time: ${(lastError as Error | undefined)?.message}\n${output()}`);
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const port = options.port || (await freePort());
+  const namespace = options.namespace ?? 'default';
+  const address = `127.0.0.1:${port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...devServerSearchAttributeFlags()];
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  if (options.uiPort === false) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  if (options.codecEndpoint && options.uiPort !== false) args.push('--ui-codec-endpoint', options.codecEndpoint);
+  if (options.dbFilename) {
+    await mkdir(dirname(options.dbFilename), { recursive: true });
+    args.push('--db-filename', options.dbFilename);
+  }
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitUntilReady(address, namespace, child, Date.now() + (options.startTimeoutMs ?? 60_000), () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    address,
+    uiUrl: options.uiPort === false ? undefined : `http://127.0.0.1:${options.uiPort}`,
+    process: child,
+    stop,
+  };
+}
