@@ -1,0 +1,50 @@
+/**
+ * Connector failures, classified the way privacy teams triage them (DataGrail's integration
+ * error categories): only transient ones are worth retrying.
+ */
+export const ERROR_CATEGORIES = ['authentication', 'permission', 'not_found', 'rate_limited', 'timeout', 'server', 'bad_data'] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+const RETRYABLE: Record<ErrorCategory, boolean> = {
+  authentication: false,
+  permission: false,
+  not_found: false,
+  rate_limited: true,
+  timeout: true,
+  server: true,
+  bad_data: false,
+};
+
+export class ConnectorError extends Error {
+  override name = 'ConnectorError';
+  readonly retryable: boolean;
+  constructor(
+    readonly category: ErrorCategory,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.retryable = options?.retryable ?? RETRYABLE[category];
+  }
+}
+
+/** Classifies an error from Postgres (SQLSTATE) or the network (errno). */
+export function classifyPostgresError(error: unknown): ConnectorError {
+  if (error instanceof ConnectorError) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  // Messages such as `invalid input syntax for type integer: "…"` end with the offending value,
+  // which may be personal data: it stays out of logs and workflow history.
+  const text = (message ?? String(error)).replace(/: ".*"$/s, '');
+  const category = ((): ErrorCategory => {
+    if (!code) return 'server';
+    if (code.startsWith('28')) return 'authentication'; // invalid authorization, bad password
+    if (code === '42501') return 'permission'; // insufficient_privilege
+    if (code === '42P01' || code === '42703' || code === '3D000' || code === '3F000') return 'not_found'; // table, column, database, schema
+    if (code === '57014' || code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
+    if (code === '53300' || code === '53400') return 'rate_limited'; // too many connections, configuration limit
+    if (code.startsWith('23') || code.startsWith('22')) return 'bad_data'; // integrity and data exceptions
+    if (code.startsWith('42')) return 'bad_data'; // syntax or type errors: the dataset does not fit the table
+    return 'server'; // connection failures, shutdowns, resource exhaustion
+  })();
+  return new ConnectorError(category, text, { cause: error });
+}

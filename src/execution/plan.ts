@@ -1,0 +1,56 @@
+/**
+ * Planning a privacy request: snapshot its policy and the datasets, and build the traversal.
+ * The snapshot is stored once; a retried or replayed plan step returns the stored one, so
+ * configuration edits never change a request that has been planned.
+ */
+import { datasetsOfEnabledConnections } from '../db/datasets.js';
+import { getSnapshot, saveSnapshot, type PlanSnapshot } from '../db/plans.js';
+import { getPolicy } from '../db/policies.js';
+import { getPrivacyRequest, identityNames } from '../db/privacy-requests.js';
+import { planTraversal, PlanningError, type CollectionKey } from '../domain/graph.js';
+import { policyActionTypes, type ActionType } from '../domain/policies.js';
+import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
+
+/** What the workflow needs to orchestrate: keys and dependencies, nothing else. */
+export interface PlannedRequest {
+  policyKey: string;
+  actionTypes: ActionType[];
+  requiresApproval: boolean;
+  requiresErasureConfirmation: boolean;
+  collections: { key: CollectionKey; connectionKey: string; upstream: CollectionKey[]; erasureUpstream: CollectionKey[] }[];
+}
+
+function summarize(snapshot: PlanSnapshot): PlannedRequest {
+  return {
+    policyKey: snapshot.policy.key,
+    actionTypes: policyActionTypes(snapshot.policy),
+    requiresApproval: snapshot.policy.requires_approval,
+    requiresErasureConfirmation: snapshot.policy.requires_erasure_confirmation,
+    collections: snapshot.plan.collections.map(({ key, connectionKey, upstream, erasureUpstream }) => ({ key, connectionKey, upstream, erasureUpstream })),
+  };
+}
+
+export async function planPrivacyRequest(context: ExecutionContext, privacyRequestId: string): Promise<PlannedRequest> {
+  const { sql } = context;
+  const existing = await getSnapshot(sql, privacyRequestId);
+  if (existing) return summarize(existing);
+
+  const request = await getPrivacyRequest(sql, privacyRequestId);
+  if (!request) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} is not in the database`);
+  const policy = await getPolicy(sql, request.policy_key);
+  if (!policy) throw new ConfigurationError(`Policy ${request.policy_key} does not exist any more`);
+  const datasets = await datasetsOfEnabledConnections(sql);
+  let plan;
+  try {
+    plan = planTraversal({ datasets, identities: await identityNames(sql, privacyRequestId) });
+  } catch (error) {
+    if (error instanceof PlanningError) throw new ConfigurationError(error.message);
+    throw error;
+  }
+  const snapshot = await saveSnapshot(sql, privacyRequestId, {
+    policy,
+    datasets: Object.fromEntries(datasets.map(({ dataset }) => [dataset.fides_key, dataset])),
+    plan,
+  });
+  return summarize(snapshot);
+}

@@ -1,0 +1,79 @@
+/**
+ * The worker process: runs privacy request workflows and their activities on the task queue.
+ * Scaled out by running more of them; each holds a pool to dsrflow's database and one per
+ * target connection it has used.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
+import { temporalAddress, type Config } from '../config.js';
+import { ConnectorRegistry } from '../connectors/registry.js';
+import type { Sql } from '../db/client.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+
+/** The workflow entry point: TypeScript sources under tsx and vitest, compiled JavaScript in dist/. */
+export function workflowsPath(): string {
+  const compiled = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
+  return existsSync(compiled) ? compiled : fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+}
+
+export interface DsrWorker {
+  worker: Worker;
+  /** Runs until shutdown() is called or the worker fails. */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface CreateWorkerOptions {
+  config: Config;
+  sql: Sql;
+  encryptionKey: Buffer;
+  /** A prebuilt workflow bundle (tests build it once per file); otherwise bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  connection?: NativeConnection;
+}
+
+export async function createWorker({ config, sql, encryptionKey, workflowBundle, connection }: CreateWorkerOptions): Promise<DsrWorker> {
+  const nativeConnection = connection ?? (await NativeConnection.connect({ address: temporalAddress(config) }));
+  const client = await Connection.connect({ address: temporalAddress(config) });
+  try {
+    await ensureSearchAttributes(client, config.temporal.namespace);
+  } finally {
+    await client.close();
+  }
+  const connectors = new ConnectorRegistry(sql, encryptionKey);
+  const activities = createActivities(
+    { sql, connectors, encryptionKey },
+    {
+      startToCloseTimeoutMs: config.activity.startToCloseTimeoutMs,
+      heartbeatTimeoutMs: config.activity.heartbeatTimeoutMs,
+      maxAttempts: config.activity.maxAttempts,
+      initialRetryIntervalMs: config.activity.initialRetryIntervalMs,
+      collectionConcurrency: config.collectionConcurrency,
+    },
+  );
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath() }),
+  });
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    run() {
+      running ??= worker.run().finally(async () => {
+        await connectors.closeAll();
+        if (!connection) await nativeConnection.close();
+      });
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

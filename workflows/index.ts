@@ -1,0 +1,1 @@
+export { privacyRequestWorkflow } from './privacy-request.js';
