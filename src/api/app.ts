@@ -1,0 +1,55 @@
+/**
+ * The HTTP API: Hono with zod-validated routes under /api/v1, the OpenAPI document built from
+ * the same schemas, and a health endpoint.
+ */
+import type { Client } from '@temporalio/client';
+import { HTTPException } from 'hono/http-exception';
+import type { Sql } from '../db/client.js';
+import { errorBody } from './errors.js';
+import { privacyRequestRoutes } from './privacy-requests.js';
+import { newRouter } from './types.js';
+
+export interface ApiDeps {
+  sql: Sql;
+  temporal: Client;
+  taskQueue: string;
+  encryptionKey: Buffer;
+  identityTtlMs: number;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export function createApp(deps: ApiDeps) {
+  const app = newRouter();
+
+  app.get('/health', async (c) => {
+    const checks = await Promise.allSettled([deps.sql`select 1`, deps.temporal.connection.workflowService.getSystemInfo({})]);
+    const [database, temporal] = checks.map((check) => (check.status === 'fulfilled' ? 'ok' : 'unavailable'));
+    const healthy = database === 'ok' && temporal === 'ok';
+    return c.json({ status: healthy ? 'ok' : 'degraded', database, temporal }, healthy ? 200 : 503);
+  });
+
+  app.route('/api/v1', privacyRequestRoutes(deps));
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'dsrflow',
+      version: '0.1.0',
+      description: 'Durable execution of privacy requests (data subject access and erasure requests) on Temporal and Postgres.',
+    },
+  });
+
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const message = status === 400 && /JSON/i.test(error.message) ? 'The request body is not valid JSON' : error.message;
+      return c.json(errorBody(status === 400 ? 'malformed_request' : 'http_error', message), status);
+    }
+    deps.log?.('Unhandled API error', { error: (error as Error).message, path: c.req.path });
+    return c.json(errorBody('internal_error', 'Something went wrong on our side; the request was logged'), 500);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,26 @@
+/** `npm run api`: the HTTP API process. Scale it out behind a load balancer. */
+import { createApp } from '../api/app.js';
+import { listen } from '../api/server.js';
+import { loadConfigOrExit } from '../config.js';
+import { resolveEncryptionKey } from '../crypto.js';
+import { createLogger } from '../logger.js';
+import { connectClient } from '../temporal/client.js';
+import { fail, onShutdown, openDatabase } from './bootstrap.js';
+
+const config = loadConfigOrExit();
+const log = createLogger('api', config.logLevel);
+try {
+  const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
+  const temporal = await connectClient(config);
+  const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
+  const app = createApp({ sql, temporal, taskQueue: config.temporal.taskQueue, encryptionKey, identityTtlMs: config.identityTtlMs, log: log.error });
+  const server = await listen(app, config.http.host, config.http.port);
+  log.info('API listening', { url: server.url });
+  onShutdown(async () => {
+    await server.close();
+    await temporal.connection.close();
+    await sql.end({ timeout: 5 });
+  });
+} catch (error) {
+  fail(error);
+}

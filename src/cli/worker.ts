@@ -1,0 +1,23 @@
+/** `npm run worker`: runs privacy request workflows and activities. Scale it out by running more. */
+import { loadConfigOrExit } from '../config.js';
+import { resolveEncryptionKey } from '../crypto.js';
+import { createLogger } from '../logger.js';
+import { createWorker } from '../worker/index.js';
+import { fail, onShutdown, openDatabase } from './bootstrap.js';
+
+const config = loadConfigOrExit();
+const log = createLogger('worker', config.logLevel);
+try {
+  const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-worker');
+  const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
+  const worker = await createWorker({ config, sql, encryptionKey });
+  onShutdown(async () => {
+    await worker.shutdown();
+    await sql.end({ timeout: 5 });
+  });
+  log.info('Worker polling', { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace });
+  await worker.run();
+  await sql.end({ timeout: 5 });
+} catch (error) {
+  fail(error);
+}
