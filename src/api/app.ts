@@ -42,9 +42,10 @@ export function createApp(deps: ApiDeps) {
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
-      const status = error.status;
-      const message = status === 400 && /JSON/i.test(error.message) ? 'The request body is not valid JSON' : error.message;
-      return c.json(errorBody(status === 400 ? 'malformed_request' : 'http_error', message), status);
+      if (error.status === 400 && /JSON/i.test(error.message)) {
+        return c.json({ ...errorBody('malformed_request', 'body: not valid JSON'), detail: [{ loc: ['body'], msg: 'not valid JSON', type: 'json_invalid' }] }, 400);
+      }
+      return c.json(errorBody('http_error', error.message), error.status);
     }
     deps.log?.('Unhandled API error', { error: (error as Error).message, path: c.req.path });
     return c.json(errorBody('internal_error', 'Something went wrong on our side; the request was logged'), 500);

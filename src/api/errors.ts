@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { ZodError } from 'zod';
+import { formatPath, issueMessage } from '../domain/messages.js';
 
 export interface ErrorDetail {
   loc: (string | number)[];
@@ -17,24 +18,18 @@ export interface ErrorBody {
   detail?: ErrorDetail[];
 }
 
-/** `body[0].identity.email` from `['body', 0, 'identity', 'email']`. */
-export function formatLocation(loc: (string | number)[]): string {
-  return loc.reduce<string>((text, part, i) => (typeof part === 'number' ? `${text}[${part}]` : i === 0 ? part : `${text}.${part}`), '');
-}
 
 export function validationError(details: ErrorDetail[]): ErrorBody {
   return {
     error: 'validation_error',
-    message: details.map((detail) => `${formatLocation(detail.loc)}: ${detail.msg}`).join('; '),
+    message: details.map((detail) => `${formatPath(detail.loc)}: ${detail.msg}`).join('; '),
     detail: details,
   };
 }
 
 export function zodDetails(error: ZodError, target: string): ErrorDetail[] {
   return error.issues.map((issue) => {
-    let msg = issue.message;
-    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) msg = 'is required';
-    return { loc: [target, ...(issue.path as (string | number)[])], msg, type: issue.code };
+    return { loc: [target, ...(issue.path as (string | number)[])], msg: issueMessage(issue), type: issue.code };
   });
 }
 

@@ -9,6 +9,7 @@
  */
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
+import { formatPath, issueMessage } from './messages.js';
 
 /** fideslang's FidesKey: letters, digits and `_ . < > -`. */
 export const FIDES_KEY = /^[a-zA-Z0-9_.<>-]+$/;
@@ -33,7 +34,7 @@ export const referenceSchema = z.object({
   /** `collection.field`, or `collection.field.subfield` for nested fields. */
   field: z.string().regex(/^[^.\s]+\.[^\s]+$/, 'must be collection.field'),
   /** `from`: data flows from the referenced field to this one; `to`: from this one to it; none: either way. */
-  direction: z.enum(['from', 'to', 'none']).optional(),
+  direction: z.enum(['from', 'to', 'none'], { error: 'must be from, to or none' }).optional(),
 });
 export type FieldReference = z.infer<typeof referenceSchema>;
 
@@ -42,7 +43,7 @@ export const fieldMetaSchema = z.object({
   identity: z.string().min(1).optional(),
   primary_key: z.boolean().optional(),
   data_type: dataType.optional(),
-  length: z.number().int().positive().optional(),
+  length: z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer').optional(),
   read_only: z.boolean().optional(),
   return_all_elements: z.boolean().optional(),
   custom_request_field: z.string().optional(),
@@ -195,9 +196,8 @@ function locate(document: unknown, path: Path): Omit<DatasetProblem, 'message' |
 function problemFromIssue(document: unknown, issue: z.core.$ZodIssue, lineOf?: (path: Path) => number | undefined): DatasetProblem {
   const path = issue.path as Path;
   const { rest, ...where } = locate(document, path);
-  let message = issue.message;
-  if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
-  const subject = rest.length ? rest.join('.') : undefined;
+  const message = issueMessage(issue);
+  const subject = rest.length ? formatPath(rest) : undefined;
   const line = lineOf?.(path);
   return {
     ...where,

@@ -47,7 +47,7 @@ const identityValue = z.union([
  */
 export const identitySchema = z
   .object({
-    email: z.email('must be an email address').trim().toLowerCase().optional(),
+    email: z.string().trim().toLowerCase().pipe(z.email('must be an email address')).optional(),
     phone_number: phoneNumber.optional(),
   })
   .catchall(identityValue)
