@@ -14,7 +14,10 @@ export async function openDatabase(databaseUrl: string, applicationName: string)
   try {
     await ensureDatabase(databaseUrl);
   } catch (error) {
-    throw new Error(`Postgres is not reachable at ${redactUrl(databaseUrl)} (${(error as Error).message}). Start it, or set DATABASE_URL.`, { cause: error });
+    const code = (error as { code?: string }).code ?? '';
+    const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'CONNECT_TIMEOUT'].includes(code);
+    const problem = unreachable ? 'Postgres is not reachable at' : 'Could not prepare the database at';
+    throw new Error(`${problem} ${redactUrl(databaseUrl)} (${(error as Error).message}). ${unreachable ? 'Start it, or set DATABASE_URL.' : ''}`.trim(), { cause: error });
   }
   const sql = connect(databaseUrl, { applicationName });
   try {

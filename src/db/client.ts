@@ -44,8 +44,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     try {
       await admin`create database ${admin(name)}`;
     } catch (error) {
-      // Another process created it between the check and the create: that is fine.
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      // Another process created it between the check and the create (42P04, or 23505 when both
+      // inserted into pg_database at the same moment): that is fine.
+      const code = (error as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw error;
       return false;
     }
     return true;
