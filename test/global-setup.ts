@@ -1,0 +1,55 @@
+/**
+ * Once per test run: a real Temporal dev server (the CLI, built with Go if missing) and fresh
+ * Postgres databases: a migrated service database and the Fides example target database. Test
+ * files clone them (CREATE DATABASE … TEMPLATE), so each file starts from the same state.
+ * Everything is removed at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { connect, ensureDatabase } from '../src/db/client.js';
+import { migrate } from '../src/db/migrate.js';
+import { loadExampleDatabase } from '../src/example/load.js';
+import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import { dropDatabasesWithPrefix, serverUrl } from './support/databases.js';
+
+export default async function setup(project: TestProject) {
+  const runId = `dsrflow_test_${randomBytes(4).toString('hex')}`;
+  const cliPath = await ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, log: (line) => console.log(line) });
+  const temporal = await startDevServer({ cliPath, port: 0, uiPort: false });
+
+  const serviceTemplate = `${runId}_service`;
+  const exampleTemplate = `${runId}_example`;
+  await ensureDatabase(serverUrl(serviceTemplate));
+  const sql = connect(serverUrl(serviceTemplate), { max: 1 });
+  await migrate(sql);
+  await sql.end();
+  await loadExampleDatabase(serverUrl(exampleTemplate));
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('temporalCliPath', cliPath);
+  project.provide('runId', runId);
+  project.provide('serviceTemplate', serviceTemplate);
+  project.provide('exampleTemplate', exampleTemplate);
+
+  return async () => {
+    await temporal.stop();
+    const admin = postgres(serverUrl('postgres'), { max: 1, onnotice: () => {} });
+    try {
+      await dropDatabasesWithPrefix(admin, runId);
+    } finally {
+      await admin.end();
+    }
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCliPath: string;
+    runId: string;
+    serviceTemplate: string;
+    exampleTemplate: string;
+  }
+}

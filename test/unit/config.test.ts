@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('works with nothing set, with defaults for this machine', () => {
+    const config = loadConfig({});
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/dsrflow');
+    expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'dsrflow', devPort: 7233, uiPort: 8233 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.activity.heartbeatTimeoutMs).toBe(30_000);
+  });
+
+  it('reads durations and numbers', () => {
+    const config = loadConfig({ DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT: '1500ms', DSRFLOW_IDENTITY_TTL: '2d', PORT: '9000', TEMPORAL_ADDRESS: 'temporal:7233' });
+    expect(config.activity.heartbeatTimeoutMs).toBe(1500);
+    expect(config.identityTtlMs).toBe(2 * 86_400_000);
+    expect(config.http.port).toBe(9000);
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('soon')).toBeUndefined();
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', TEMPORAL_ADDRESS: '' }).http.port).toBe(8080);
+  });
+
+  it.each([
+    ['PORT', 'eighty', /PORT: expected an integer from 0 to 65535, got "eighty"/],
+    ['PORT', '70000', /PORT: expected an integer/],
+    ['DATABASE_URL', 'mysql://localhost/db', /DATABASE_URL: expected a URL such as postgres:\/\//],
+    ['TEMPORAL_ADDRESS', 'http://temporal', /TEMPORAL_ADDRESS: expected host:port/],
+    ['DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT', 'a while', /DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT: expected a duration/],
+    ['DSRFLOW_ENCRYPTION_KEY', 'short', /DSRFLOW_ENCRYPTION_KEY: expected 32 random bytes in base64/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+  ])('refuses %s=%s, naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', TEMPORAL_UI_PORT: 'y' })).toThrow(/^(?=[\s\S]*\n  PORT: )(?=[\s\S]*\n  TEMPORAL_UI_PORT: )/);
+  });
+
+  it('requires an encryption key in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DSRFLOW_ENCRYPTION_KEY: required when NODE_ENV=production/);
+  });
+});
