@@ -24,7 +24,7 @@ const dataType = z
   });
 
 export const maskingStrategySchema = z.object({
-  strategy: z.string().min(1),
+  strategy: z.string().min(1, 'must not be empty'),
   configuration: z.record(z.string(), z.unknown()).optional(),
 });
 export type MaskingStrategyConfig = z.infer<typeof maskingStrategySchema>;
@@ -40,7 +40,7 @@ export type FieldReference = z.infer<typeof referenceSchema>;
 
 export const fieldMetaSchema = z.object({
   references: z.array(referenceSchema).optional(),
-  identity: z.string().min(1).optional(),
+  identity: z.string().min(1, 'must not be empty').optional(),
   primary_key: z.boolean().optional(),
   data_type: dataType.optional(),
   length: z.number({ error: 'must be a positive integer' }).int('must be a positive integer').positive('must be a positive integer').optional(),
@@ -59,14 +59,15 @@ export interface DatasetField {
   fields?: DatasetField[] | undefined;
 }
 
-const fieldName = z.string().min(1).regex(/^[^.]+$/, 'must not contain a dot');
+const fieldName = z.string().min(1, 'must not be empty').regex(/^[^.]*$/, 'must not contain a dot');
+const dataCategories = z.array(z.string().min(1, 'must not be empty'));
 
 export const fieldSchema: z.ZodType<DatasetField> = z.lazy(() =>
   z
     .object({
       name: fieldName,
       description: z.string().nullish().transform((value) => value ?? undefined),
-      data_categories: z.array(z.string().min(1)).optional(),
+      data_categories: dataCategories.optional(),
       fides_meta: fieldMetaSchema.nullish(),
       fidesops_meta: fieldMetaSchema.nullish(),
       fields: z.array(fieldSchema).optional(),
@@ -84,6 +85,8 @@ export const collectionMetaSchema = z.object({
   after: z.array(collectionAddress).optional(),
   erase_after: z.array(collectionAddress).optional(),
   skip_processing: z.boolean().optional(),
+  /** dsrflow extension: a person handles this collection (as for connections of type `manual`). */
+  manual: z.boolean().optional(),
   /** At collection level only `{strategy: delete}` is meaningful: erase by deleting whole rows. */
   masking_strategy_override: maskingStrategySchema.optional(),
 });
@@ -91,9 +94,9 @@ export type CollectionMeta = z.infer<typeof collectionMetaSchema>;
 
 export const collectionSchema = z
   .object({
-    name: z.string().min(1),
+    name: z.string().min(1, 'must not be empty'),
     description: z.string().nullish().transform((value) => value ?? undefined),
-    data_categories: z.array(z.string().min(1)).optional(),
+    data_categories: dataCategories.optional(),
     fields: z.array(fieldSchema),
     fides_meta: collectionMetaSchema.nullish(),
     fidesops_meta: collectionMetaSchema.nullish(),
@@ -113,7 +116,7 @@ export const datasetSchema = z
     fides_key: fidesKey,
     name: z.string().nullish().transform((value) => value ?? undefined),
     description: z.string().nullish().transform((value) => value ?? undefined),
-    data_categories: z.array(z.string().min(1)).optional(),
+    data_categories: dataCategories.optional(),
     collections: z.array(collectionSchema),
     fides_meta: datasetMetaSchema.nullish(),
     fidesops_meta: datasetMetaSchema.nullish(),
@@ -124,7 +127,7 @@ export const datasetSchema = z
   });
 export type Dataset = z.infer<typeof datasetSchema>;
 
-export const datasetFileSchema = z.object({ dataset: z.array(datasetSchema).min(1) });
+export const datasetFileSchema = z.object({ dataset: z.array(datasetSchema).min(1, 'must list at least one dataset') });
 
 /** One problem found in a dataset, located as precisely as the input allows. */
 export interface DatasetProblem {
@@ -169,7 +172,7 @@ function locate(document: unknown, path: Path): Omit<DatasetProblem, 'message' |
   };
   const nameOf = (value: unknown, key: string) => {
     const name = (value as Record<string, unknown> | undefined)?.[key];
-    return typeof name === 'string' ? name : undefined;
+    return typeof name === 'string' && name !== '' ? name : undefined;
   };
   if (path[0] === 'dataset' && typeof path[1] === 'number') {
     step();
@@ -196,7 +199,8 @@ function locate(document: unknown, path: Path): Omit<DatasetProblem, 'message' |
 function problemFromIssue(document: unknown, issue: z.core.$ZodIssue, lineOf?: (path: Path) => number | undefined): DatasetProblem {
   const path = issue.path as Path;
   const { rest, ...where } = locate(document, path);
-  const message = issueMessage(issue);
+  // A schema's own wording ("must be a positive integer") says more than zod's type message.
+  const message = issue.code === 'invalid_type' && !issue.message.startsWith('Invalid input') ? issue.message : issueMessage(issue);
   const subject = rest.length ? formatPath(rest) : undefined;
   const line = lineOf?.(path);
   return {
@@ -206,14 +210,38 @@ function problemFromIssue(document: unknown, issue: z.core.$ZodIssue, lineOf?: (
   };
 }
 
-/** Checks that need the whole dataset: duplicate names, references inside the dataset. */
-function semanticProblems(datasets: Dataset[]): (DatasetProblem & { path: Path })[] {
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The value at `path` in the document as it was written. */
+function rawAt(document: unknown, path: Path): unknown {
+  return path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | null | undefined)?.[key], document);
+}
+
+/** Which of `fides_meta` and `fidesops_meta` the object at `path` was written with (`fides_meta` wins, as in the schema). */
+function metaKeyAt(document: unknown, path: Path): 'fides_meta' | 'fidesops_meta' {
+  const node = rawAt(document, path) as Record<string, unknown> | undefined;
+  return node?.fides_meta == null && node?.fidesops_meta != null ? 'fidesops_meta' : 'fides_meta';
+}
+
+/**
+ * Checks that need a whole dataset: duplicate names, references and `after`/`erase_after` inside
+ * the dataset. They run on every dataset that is otherwise valid (`valid`, with its index in the
+ * document), so one pass reports them alongside the schema problems of other datasets. Paths and
+ * messages follow the document as written (`fidesops_meta` where the file says so).
+ */
+function semanticProblems(document: Record<string, unknown>, valid: { dataset: Dataset; index: number }[]): (DatasetProblem & { path: Path })[] {
   const problems: (DatasetProblem & { path: Path })[] = [];
-  const seenKeys = new Set<string>();
-  datasets.forEach((dataset, d) => {
+  const items = Array.isArray(document.dataset) ? (document.dataset as unknown[]) : [];
+  const firstIndex = new Map<string, number>();
+  items.forEach((item, d) => {
+    const key = isRecord(item) ? item.fides_key : undefined;
+    if (typeof key !== 'string') return;
+    if (firstIndex.has(key)) {
+      problems.push({ dataset: key, path: ['dataset', d, 'fides_key'], message: `fides_key appears more than once (first as dataset #${firstIndex.get(key)! + 1})` });
+    } else firstIndex.set(key, d);
+  });
+  for (const { dataset, index: d } of valid) {
     const base = { dataset: dataset.fides_key };
-    if (seenKeys.has(dataset.fides_key)) problems.push({ ...base, path: ['dataset', d, 'fides_key'], message: 'fides_key appears more than once' });
-    seenKeys.add(dataset.fides_key);
     const collections = new Map<string, DatasetCollection>();
     dataset.collections.forEach((collection, c) => {
       if (collections.has(collection.name)) {
@@ -222,19 +250,24 @@ function semanticProblems(datasets: Dataset[]): (DatasetProblem & { path: Path }
       collections.set(collection.name, collection);
     });
     dataset.collections.forEach((collection, c) => {
+      const collectionPath: Path = ['dataset', d, 'collections', c];
       const checkFields = (fields: DatasetField[], path: Path, prefix: string[]) => {
         const names = new Set<string>();
         fields.forEach((field, f) => {
           const fieldPath: Path = [...path, 'fields', f];
           const name = [...prefix, field.name].join('.');
           const at = { ...base, collection: collection.name, field: name };
-          if (names.has(field.name)) problems.push({ ...at, path: [...fieldPath, 'name'], message: 'field name appears more than once in its collection' });
+          if (names.has(field.name)) {
+            const within = prefix.length ? `field ${prefix.join('.')}` : 'its collection';
+            problems.push({ ...at, path: [...fieldPath, 'name'], message: `field name appears more than once in ${within}` });
+          }
           names.add(field.name);
+          const metaKey = metaKeyAt(document, fieldPath);
           field.fides_meta?.references?.forEach((reference, r) => {
             if (reference.dataset !== dataset.fides_key) return; // checked when datasets are combined into a graph
             const [collectionName, ...fieldParts] = reference.field.split('.');
             const target = collections.get(collectionName!);
-            const referencePath: Path = [...fieldPath, 'fides_meta', 'references', r, 'field'];
+            const referencePath: Path = [...fieldPath, metaKey, 'references', r, 'field'];
             if (!target) {
               problems.push({ ...at, path: referencePath, message: `references unknown collection ${reference.dataset}.${collectionName}` });
             } else if (!findField(target, fieldParts)) {
@@ -244,16 +277,25 @@ function semanticProblems(datasets: Dataset[]): (DatasetProblem & { path: Path }
           if (field.fields) checkFields(field.fields, fieldPath, [...prefix, field.name]);
         });
       };
-      checkFields(collection.fields, ['dataset', d, 'collections', c], []);
+      checkFields(collection.fields, collectionPath, []);
+      const metaKey = metaKeyAt(document, collectionPath);
       for (const [key, addresses] of [['after', collection.fides_meta?.after], ['erase_after', collection.fides_meta?.erase_after]] as const) {
         addresses?.forEach((address, a) => {
-          if (address === `${dataset.fides_key}.${collection.name}`) {
-            problems.push({ ...base, collection: collection.name, path: ['dataset', d, 'collections', c, 'fides_meta', key, a], message: `fides_meta.${key}: a collection cannot come after itself` });
+          const path: Path = [...collectionPath, metaKey, key, a];
+          const subject = formatPath([metaKey, key, a]);
+          const at = { ...base, collection: collection.name, path };
+          const dot = address.lastIndexOf('.');
+          const [datasetKey, collectionName] = [address.slice(0, dot), address.slice(dot + 1)];
+          if (datasetKey !== dataset.fides_key) return; // checked when datasets are combined into a graph
+          if (collectionName === collection.name) {
+            problems.push({ ...at, message: `${subject}: a collection cannot ${key === 'after' ? 'run' : 'be erased'} after itself` });
+          } else if (!collections.has(collectionName)) {
+            problems.push({ ...at, message: `${subject}: unknown collection ${address}` });
           }
         });
       }
     });
-  });
+  }
   return problems;
 }
 
@@ -269,22 +311,37 @@ export function findField(collection: { fields: DatasetField[] }, path: string[]
   return found;
 }
 
-/** Validates `{dataset: [...]}` already parsed from JSON or YAML. */
+/**
+ * Validates `{dataset: [...]}` already parsed from JSON or YAML. Every problem found is reported at
+ * once, in document order when lines are known.
+ */
 export function parseDatasets(document: unknown, lineOf?: (path: Path) => number | undefined): Dataset[] {
+  const withLine = ({ path, ...problem }: DatasetProblem & { path: Path }): DatasetProblem => {
+    const line = lineOf?.(path);
+    return line !== undefined ? { ...problem, line } : problem;
+  };
+  if (!isRecord(document)) {
+    const found = document == null ? 'an empty document' : Array.isArray(document) ? 'a list' : `a ${typeof document}`;
+    throw new DatasetValidationError([withLine({ path: [], message: `expected a mapping with a dataset: list, found ${found}` })]);
+  }
   const parsed = datasetFileSchema.safeParse(document);
-  if (!parsed.success) {
-    throw new DatasetValidationError(parsed.error.issues.map((issue) => problemFromIssue(document, issue, lineOf)));
+  let problems: DatasetProblem[];
+  if (parsed.success) {
+    problems = semanticProblems(
+      document,
+      parsed.data.dataset.map((dataset, index) => ({ dataset, index })),
+    ).map(withLine);
+  } else {
+    const items = Array.isArray(document.dataset) ? (document.dataset as unknown[]) : [];
+    const valid = items.flatMap((item, index) => {
+      const result = datasetSchema.safeParse(item);
+      return result.success ? [{ dataset: result.data, index }] : [];
+    });
+    problems = [...parsed.error.issues.map((issue) => problemFromIssue(document, issue, lineOf)), ...semanticProblems(document, valid).map(withLine)];
   }
-  const problems = semanticProblems(parsed.data.dataset);
-  if (problems.length) {
-    throw new DatasetValidationError(
-      problems.map(({ path, ...problem }) => {
-        const line = lineOf?.(path);
-        return line !== undefined ? { ...problem, line } : problem;
-      }),
-    );
-  }
-  return parsed.data.dataset;
+  if (parsed.success && !problems.length) return parsed.data.dataset;
+  if (problems.every((problem) => problem.line !== undefined)) problems.sort((a, b) => a.line! - b.line!);
+  throw new DatasetValidationError(problems);
 }
 
 /** Parses fideslang YAML (`dataset:` list); errors carry the YAML line of the problem. */

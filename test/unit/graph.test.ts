@@ -177,3 +177,94 @@ describe('skip_processing and after', () => {
     expect(plan.stages).toEqual([['d:first'], ['d:second']]);
   });
 });
+
+describe('references without a direction next to waits (found by the property tests)', () => {
+  // Both collections are seeded from the email, so both are one step from the identities; the
+  // planner used to orient the undirected reference by that distance, then by key, `profiles ->
+  // users`, against the wait, and refused the datasets as a cycle.
+  it('flow along `after`, not against it', () => {
+    const plan = planOf(
+      `dataset:
+  - fides_key: d
+    collections:
+      - name: profiles
+        fides_meta: { after: [d.users] }
+        fields:
+          - name: email
+            fides_meta: { identity: email }
+          - name: user_id
+            fides_meta: { references: [{ dataset: d, field: users.id }] }
+      - name: users
+        fields:
+          - name: email
+            fides_meta: { identity: email }
+          - name: id
+`,
+      ['email'],
+    );
+    expect(plan.stages).toEqual([['d:users'], ['d:profiles']]);
+    expect(plan.collections[1]!.inputs).toEqual([
+      { field: 'email', from: { identity: 'email' } },
+      { field: 'user_id', from: { collection: 'd:users', field: 'id' } },
+    ]);
+  });
+
+  it('flow along a directed reference between the same collections', () => {
+    // The property tests' counterexample, renamed: accounts takes values from orders (a directed
+    // reference), and orders references accounts without a direction.
+    const plan = planOf(
+      `dataset:
+  - fides_key: d
+    collections:
+      - name: accounts
+        fields:
+          - name: email
+            fides_meta: { identity: email }
+          - name: id
+          - name: last_order_id
+      - name: orders
+        fields:
+          - name: email
+            fides_meta: { identity: email }
+          - name: id
+            fides_meta: { references: [{ dataset: d, field: accounts.last_order_id, direction: to }] }
+          - name: account_id
+            fides_meta: { references: [{ dataset: d, field: accounts.id }] }
+`,
+      ['email'],
+    );
+    expect(plan.stages).toEqual([['d:orders'], ['d:accounts']]);
+    const accounts = plan.collections.find((collection) => collection.key === 'd:accounts')!;
+    expect(accounts.upstream).toEqual(['d:orders']);
+    expect(accounts.inputs).toEqual([
+      { field: 'email', from: { identity: 'email' } },
+      { field: 'last_order_id', from: { collection: 'd:orders', field: 'id' } },
+      { field: 'id', from: { collection: 'd:orders', field: 'account_id' } },
+    ]);
+  });
+
+  it('still refuses collections that really wait for each other', () => {
+    // orders is only reached through accounts, and accounts waits for orders.
+    const error = planningError(() =>
+      planOf(
+        `dataset:
+  - fides_key: d
+    collections:
+      - name: accounts
+        fides_meta: { after: [d.orders] }
+        fields:
+          - name: email
+            fides_meta: { identity: email }
+          - name: id
+      - name: orders
+        fields:
+          - name: account_id
+            fides_meta: { references: [{ dataset: d, field: accounts.id }] }
+`,
+        ['email'],
+      ),
+    );
+    expect(error.kind).toBe('cycle');
+    expect(error.collections).toEqual(['d:accounts', 'd:orders']);
+  });
+});
