@@ -5,7 +5,12 @@
 import type { Client } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import type { Sql } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { connectionRoutes } from './connections.js';
+import { datasetRoutes } from './datasets.js';
+import { docsRoutes } from './docs.js';
 import { errorBody } from './errors.js';
+import { policyRoutes } from './policies.js';
 import { privacyRequestRoutes } from './privacy-requests.js';
 import { newRouter } from './types.js';
 
@@ -16,6 +21,8 @@ export interface ApiDeps {
   encryptionKey: Buffer;
   identityTtlMs: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Configuration changes are logged at info (keys only, never secrets). */
+  logger?: Logger;
 }
 
 export function createApp(deps: ApiDeps) {
@@ -29,6 +36,10 @@ export function createApp(deps: ApiDeps) {
   });
 
   app.route('/api/v1', privacyRequestRoutes(deps));
+  app.route('/api/v1', connectionRoutes(deps));
+  app.route('/api/v1', datasetRoutes(deps));
+  app.route('/api/v1', policyRoutes(deps));
+  app.route('/docs', docsRoutes());
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

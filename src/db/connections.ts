@@ -69,3 +69,72 @@ export async function getConnectionWithSecrets(sql: Sql, connectionKey: string, 
   const secrets = secrets_encrypted ? (JSON.parse(decrypt(key, secrets_encrypted, secretsContext(connectionKey))) as ConnectionSecrets) : {};
   return { ...connection, secrets };
 }
+
+/** Connection key → type, for the planner to tell manual collections apart. */
+export async function connectionTypes(sql: Sql, keys: string[]): Promise<Map<string, ConnectionType>> {
+  if (!keys.length) return new Map();
+  const rows = await sql<{ key: string; connection_type: ConnectionType }[]>`
+    select key, connection_type from connection_config where key = any(${sql.array(keys)})`;
+  return new Map(rows.map((row) => [row.key, row.connection_type]));
+}
+
+/** A connection as the API shows it: whether secrets are set, never the secrets themselves. */
+export interface ConnectionSummary extends ConnectionRow {
+  secrets_configured: boolean;
+}
+
+/** The values of a connection as they are to be stored (the caller merges a partial update). */
+export interface ConnectionValues {
+  key: string;
+  name: string | null;
+  connection_type: ConnectionType;
+  access: ConnectionAccess;
+  disabled: boolean;
+}
+
+/** One connection without its secrets; `forUpdate` locks the row for the caller's transaction. */
+export async function findConnection(sql: Sql | TransactionSql, key: string, options: { forUpdate?: boolean } = {}): Promise<ConnectionSummary | undefined> {
+  const [row] = await sql<ConnectionSummary[]>`
+    select ${sql(columns)}, secrets_encrypted is not null as secrets_configured
+    from connection_config where key = ${key}
+    ${options.forUpdate ? sql`for update` : sql``}`;
+  return row;
+}
+
+/** A page of connections by key, without their secrets. */
+export async function listConnectionPage(sql: Sql, page: number, size: number): Promise<{ items: ConnectionSummary[]; total: number }> {
+  const [count] = await sql<{ total: number }[]>`select count(*)::int as total from connection_config`;
+  const items = await sql<ConnectionSummary[]>`
+    select ${sql(columns)}, secrets_encrypted is not null as secrets_configured
+    from connection_config order by key limit ${size} offset ${(page - 1) * size}`;
+  return { items, total: count!.total };
+}
+
+/**
+ * Inserts or updates a connection with exactly these values. Secrets: `undefined` keeps the
+ * stored ones, `null` removes them, an object replaces them (encrypted here).
+ */
+export async function saveConnection(sql: Sql | TransactionSql, values: ConnectionValues, secrets: ConnectionSecrets | null | undefined, key: Buffer): Promise<ConnectionSummary> {
+  const sealed = secrets ? encrypt(key, JSON.stringify(secrets), secretsContext(values.key)) : null;
+  const [row] = await sql<ConnectionSummary[]>`
+    insert into connection_config (key, name, connection_type, access, disabled, secrets_encrypted)
+    values (${values.key}, ${values.name}, ${values.connection_type}, ${values.access}, ${values.disabled}, ${sealed})
+    on conflict (key) do update set
+      name = excluded.name,
+      connection_type = excluded.connection_type,
+      access = excluded.access,
+      disabled = excluded.disabled,
+      secrets_encrypted = ${secrets === undefined ? sql`connection_config.secrets_encrypted` : sql`excluded.secrets_encrypted`},
+      updated_at = now()
+    returning ${sql(columns)}, secrets_encrypted is not null as secrets_configured`;
+  return row!;
+}
+
+/** Replaces a connection's secrets (null removes them); undefined when there is no such connection. */
+export async function setConnectionSecrets(sql: Sql | TransactionSql, connectionKey: string, secrets: ConnectionSecrets | null, key: Buffer): Promise<ConnectionSummary | undefined> {
+  const sealed = secrets ? encrypt(key, JSON.stringify(secrets), secretsContext(connectionKey)) : null;
+  const [row] = await sql<ConnectionSummary[]>`
+    update connection_config set secrets_encrypted = ${sealed}, updated_at = now() where key = ${connectionKey}
+    returning ${sql(columns)}, secrets_encrypted is not null as secrets_configured`;
+  return row;
+}

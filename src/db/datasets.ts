@@ -39,3 +39,32 @@ export async function datasetsOfEnabledConnections(sql: Sql): Promise<DatasetOfC
     order by d.fides_key`;
   return rows.map((row) => ({ connectionKey: row.connection_key, dataset: row.dataset }));
 }
+
+/** A page of a connection's datasets, by fides_key. */
+export async function listDatasetPage(sql: Sql, connectionKey: string, page: number, size: number): Promise<{ items: Dataset[]; total: number }> {
+  const [count] = await sql<{ total: number }[]>`select count(*)::int as total from dataset_config where connection_key = ${connectionKey}`;
+  const rows = await sql<{ dataset: Dataset }[]>`
+    select dataset from dataset_config where connection_key = ${connectionKey}
+    order by fides_key limit ${size} offset ${(page - 1) * size}`;
+  return { items: rows.map((row) => row.dataset), total: count!.total };
+}
+
+/**
+ * Inserts or replaces a dataset of this connection. A fides_key is bound to one connection: when
+ * another connection holds it, nothing changes and the answer names that connection.
+ */
+export async function saveDatasetOfConnection(
+  sql: Sql | TransactionSql,
+  connectionKey: string,
+  dataset: Dataset,
+): Promise<{ saved: true } | { saved: false; boundTo: string }> {
+  const saved = await sql`
+    insert into dataset_config (fides_key, connection_key, dataset)
+    values (${dataset.fides_key}, ${connectionKey}, ${sql.json(dataset as never)})
+    on conflict (fides_key) do update set dataset = excluded.dataset, updated_at = now()
+    where dataset_config.connection_key = excluded.connection_key
+    returning fides_key`;
+  if (saved.length === 1) return { saved: true };
+  const [owner] = await sql<{ connection_key: string }[]>`select connection_key from dataset_config where fides_key = ${dataset.fides_key}`;
+  return { saved: false, boundTo: owner?.connection_key ?? 'another connection' };
+}

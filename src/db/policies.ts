@@ -1,5 +1,5 @@
-/** SQL for `policy`, `policy_rule` and `rule_target`: a policy is read and written as one aggregate. */
-import type { Policy, PolicyRule } from '../domain/policies.js';
+/** SQL for `policy`, `policy_rule` and `rule_target`: a policy is read as one aggregate, and written whole (savePolicy) or level by level (the API). */
+import type { Policy, PolicyRule, RuleTarget } from '../domain/policies.js';
 import type { Sql, TransactionSql } from './client.js';
 
 /** Creates or replaces a policy with all its rules and targets, in the caller's transaction. */
@@ -27,23 +27,120 @@ async function insertRule(tx: TransactionSql, policyKey: string, rule: PolicyRul
   }
 }
 
-export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise<Policy | undefined> {
-  const [policy] = await sql<Omit<Policy, 'rules'>[]>`
-    select key, name, requires_approval, requires_erasure_confirmation from policy where key = ${key}`;
-  if (!policy) return undefined;
-  const rules = await sql<Omit<PolicyRule, 'targets'>[]>`
-    select key, name, action_type, masking_strategy from policy_rule where policy_key = ${key} order by created_at, key`;
-  const targets = await sql<{ rule_key: string; key: string; name: string | null; data_category: string }[]>`
-    select rule_key, key, name, data_category from rule_target where policy_key = ${key} order by created_at, key`;
-  return {
+type PolicyHeaderRow = Omit<Policy, 'rules'>;
+type RuleRow = Omit<PolicyRule, 'targets'> & { policy_key: string };
+type TargetRow = { policy_key: string; rule_key: string; key: string; name: string | null; data_category: string };
+
+const targetOf = ({ key, name, data_category }: TargetRow): RuleTarget => ({ key, data_category, ...(name !== null ? { name } : {}) });
+
+/** Policies with their rules (oldest first) and targets, read in three queries. */
+async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]): Promise<Policy[]> {
+  if (!policies.length) return [];
+  const keys = sql.array(policies.map((policy) => policy.key));
+  const rules = await sql<RuleRow[]>`
+    select policy_key, key, name, action_type, masking_strategy from policy_rule where policy_key = any(${keys}) order by created_at, key`;
+  const targets = await sql<TargetRow[]>`
+    select policy_key, rule_key, key, name, data_category from rule_target where policy_key = any(${keys}) order by created_at, key`;
+  return policies.map((policy) => ({
     ...policy,
-    rules: rules.map((rule) => ({
-      ...rule,
-      targets: targets
-        .filter((target) => target.rule_key === rule.key)
-        .map(({ key: targetKey, name, data_category }) => ({ key: targetKey, data_category, ...(name !== null ? { name } : {}) })),
-    })),
-  };
+    rules: rules
+      .filter((rule) => rule.policy_key === policy.key)
+      .map(({ policy_key: _policyKey, ...rule }) => ({
+        ...rule,
+        targets: targets.filter((target) => target.policy_key === policy.key && target.rule_key === rule.key).map(targetOf),
+      })),
+  }));
+}
+
+export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise<Policy | undefined> {
+  const policies = await sql<PolicyHeaderRow[]>`
+    select key, name, requires_approval, requires_erasure_confirmation from policy where key = ${key}`;
+  const [policy] = await assemble(sql, policies);
+  return policy;
+}
+
+/** A page of policies by key, each with its rules and targets. */
+export async function listPolicyPage(sql: Sql, page: number, size: number): Promise<{ items: Policy[]; total: number }> {
+  const [count] = await sql<{ total: number }[]>`select count(*)::int as total from policy`;
+  const policies = await sql<PolicyHeaderRow[]>`
+    select key, name, requires_approval, requires_erasure_confirmation from policy order by key limit ${size} offset ${(page - 1) * size}`;
+  return { items: await assemble(sql, policies), total: count!.total };
+}
+
+/**
+ * Creates a policy or updates its name and flags. Its rules are left as they are; a flag that is
+ * undefined keeps its stored value (false for a new policy).
+ */
+export async function upsertPolicyHeader(
+  sql: Sql | TransactionSql,
+  policy: { key: string; name: string; requires_approval?: boolean | undefined; requires_erasure_confirmation?: boolean | undefined },
+): Promise<void> {
+  const approval = policy.requires_approval ?? null;
+  const confirmation = policy.requires_erasure_confirmation ?? null;
+  await sql`
+    insert into policy (key, name, requires_approval, requires_erasure_confirmation)
+    values (${policy.key}, ${policy.name}, ${approval ?? false}, ${confirmation ?? false})
+    on conflict (key) do update set
+      name = excluded.name,
+      requires_approval = coalesce(${approval}::boolean, policy.requires_approval),
+      requires_erasure_confirmation = coalesce(${confirmation}::boolean, policy.requires_erasure_confirmation),
+      updated_at = now()`;
+}
+
+/** Creates a rule or updates it; its targets are left as they are. */
+export async function upsertRule(sql: Sql | TransactionSql, policyKey: string, rule: Omit<PolicyRule, 'targets'>): Promise<void> {
+  await sql`
+    insert into policy_rule (policy_key, key, name, action_type, masking_strategy)
+    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : sql.json(rule.masking_strategy as never)})
+    on conflict (policy_key, key) do update set
+      name = excluded.name,
+      action_type = excluded.action_type,
+      masking_strategy = excluded.masking_strategy,
+      updated_at = now()`;
+}
+
+export async function upsertRuleTarget(sql: Sql | TransactionSql, policyKey: string, ruleKey: string, target: RuleTarget): Promise<void> {
+  await sql`
+    insert into rule_target (policy_key, rule_key, key, name, data_category)
+    values (${policyKey}, ${ruleKey}, ${target.key}, ${target.name ?? null}, ${target.data_category})
+    on conflict (policy_key, rule_key, key) do update set
+      name = excluded.name,
+      data_category = excluded.data_category`;
+}
+
+/** One rule of a policy with its targets. */
+export async function getRule(sql: Sql | TransactionSql, policyKey: string, ruleKey: string): Promise<PolicyRule | undefined> {
+  const [rule] = await sql<Omit<PolicyRule, 'targets'>[]>`
+    select key, name, action_type, masking_strategy from policy_rule where policy_key = ${policyKey} and key = ${ruleKey}`;
+  if (!rule) return undefined;
+  const targets = await sql<TargetRow[]>`
+    select policy_key, rule_key, key, name, data_category from rule_target
+    where policy_key = ${policyKey} and rule_key = ${ruleKey} order by created_at, key`;
+  return { ...rule, targets: targets.map(targetOf) };
+}
+
+export async function getRuleTarget(sql: Sql | TransactionSql, policyKey: string, ruleKey: string, targetKey: string): Promise<RuleTarget | undefined> {
+  const [target] = await sql<TargetRow[]>`
+    select policy_key, rule_key, key, name, data_category from rule_target
+    where policy_key = ${policyKey} and rule_key = ${ruleKey} and key = ${targetKey}`;
+  return target && targetOf(target);
+}
+
+/** Deletes a policy with its rules and targets. */
+export async function deletePolicy(sql: Sql, key: string): Promise<boolean> {
+  const rows = await sql`delete from policy where key = ${key} returning key`;
+  return rows.length === 1;
+}
+
+/** Deletes a rule with its targets. */
+export async function deleteRule(sql: Sql, policyKey: string, ruleKey: string): Promise<boolean> {
+  const rows = await sql`delete from policy_rule where policy_key = ${policyKey} and key = ${ruleKey} returning key`;
+  return rows.length === 1;
+}
+
+export async function deleteRuleTarget(sql: Sql, policyKey: string, ruleKey: string, targetKey: string): Promise<boolean> {
+  const rows = await sql`delete from rule_target where policy_key = ${policyKey} and rule_key = ${ruleKey} and key = ${targetKey} returning key`;
+  return rows.length === 1;
 }
 
 /** Which of the keys name existing policies. */
@@ -51,4 +148,9 @@ export async function existingPolicyKeys(sql: Sql, keys: string[]): Promise<Set<
   if (!keys.length) return new Set();
   const rows = await sql<{ key: string }[]>`select key from policy where key = any(${sql.array(keys)})`;
   return new Set(rows.map((row) => row.key));
+}
+
+export async function ruleExists(sql: Sql, policyKey: string, ruleKey: string): Promise<boolean> {
+  const rows = await sql`select 1 from policy_rule where policy_key = ${policyKey} and key = ${ruleKey}`;
+  return rows.length === 1;
 }

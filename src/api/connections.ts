@@ -1,0 +1,278 @@
+/**
+ * `/api/v1/connection`: the data stores dsrflow reads and erases, with their secrets.
+ *
+ * Secrets are write-only: they are validated against the connection type, stored encrypted
+ * (src/crypto.ts), and never appear in a response or a log line; responses say only whether
+ * secrets are set. `GET /connection/{key}/test` connects with the real connector and answers
+ * with a category and a reason when it cannot, with secret values masked out of the reason.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { classifyPostgresError, type ErrorCategory } from '../connectors/errors.js';
+import { create as createConnector } from '../connectors/registry.js';
+import type { Connector } from '../connectors/types.js';
+import {
+  deleteConnection,
+  findConnection,
+  getConnectionWithSecrets,
+  listConnectionPage,
+  saveConnection,
+  setConnectionSecrets,
+  type ConnectionSecrets,
+  type ConnectionSummary,
+} from '../db/connections.js';
+import type { ApiDeps } from './app.js';
+import { applyEach, issuesMessage, ItemRejected, pageCount } from './bulk.js';
+import {
+  BulkConnectionResponseSchema,
+  ConnectionKeyParam,
+  ConnectionSchema,
+  ConnectionTestSchema,
+  ConnectionUpsertListSchema,
+  SecretsQuery,
+  SecretsSchema,
+  secretsSchemaFor,
+  SecretsUpdateResponseSchema,
+  type ConnectionUpsert,
+} from './configuration-schemas.js';
+import { errorBody, respondValidationError, zodDetails } from './errors.js';
+import { ErrorSchema, errorResponses, pageOf, pageQuery } from './schemas.js';
+import { newRouter } from './types.js';
+import { z } from 'zod';
+
+const TAG = 'Connections';
+const json = <T>(schema: T) => ({ 'application/json': { schema } });
+const notFoundResponse = (what: string) => ({ description: `No ${what} with that key`, content: json(ErrorSchema) });
+const unsupportedMediaType = { description: 'The body is not JSON', content: json(ErrorSchema) };
+const noConnection = (key: string) => errorBody('not_found', `No connection with key ${key}`);
+
+export function toConnectionResponse(row: ConnectionSummary): z.infer<typeof ConnectionSchema> {
+  return {
+    key: row.key,
+    name: row.name,
+    connection_type: row.connection_type,
+    access: row.access,
+    disabled: row.disabled,
+    secrets_configured: row.secrets_configured,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** What a failed item echoes: the item without its secrets. */
+const failureData = ({ secrets: _secrets, ...item }: ConnectionUpsert) => item;
+
+const isEmpty = (value: object) => Object.keys(value).length === 0;
+
+const patchRoute = createRoute({
+  method: 'patch',
+  path: '/connection',
+  tags: [TAG],
+  summary: 'Create or update connections (at most 50 per call)',
+  description:
+    'Each connection applies whole or not at all, in its own transaction. A malformed body (a bad field, more than 50 items, a key twice) is refused with 422 and changes nothing. ' +
+    'A connection whose secrets do not fit its type, or whose type changes while it holds secrets for the old type and no new ones are sent, is listed under `failed` with the field named, and is not applied. ' +
+    'Fields left out keep their stored values; secrets are replaced only when sent. Secrets are never returned.',
+  request: { body: { required: true, content: json(ConnectionUpsertListSchema) } },
+  responses: {
+    200: { description: 'Per connection: succeeded or failed', content: json(BulkConnectionResponseSchema) },
+    ...errorResponses,
+    415: unsupportedMediaType,
+  },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/connection',
+  tags: [TAG],
+  summary: 'List connections by key',
+  request: { query: z.object(pageQuery) },
+  responses: {
+    200: { description: 'A page of connections', content: json(pageOf(ConnectionSchema, 'ConnectionPage')) },
+    422: errorResponses[422],
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/connection/{connection_key}',
+  tags: [TAG],
+  summary: 'A connection (never its secrets)',
+  request: { params: ConnectionKeyParam },
+  responses: { 200: { description: 'The connection', content: json(ConnectionSchema) }, 404: notFoundResponse('connection') },
+});
+
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/connection/{connection_key}',
+  tags: [TAG],
+  summary: 'Delete a connection and its datasets',
+  description: 'Requests already planned keep their snapshot of the datasets, but can no longer query this connection.',
+  request: { params: ConnectionKeyParam },
+  responses: { 204: { description: 'Deleted' }, 404: notFoundResponse('connection') },
+});
+
+const secretRoute = createRoute({
+  method: 'put',
+  path: '/connection/{connection_key}/secret',
+  tags: [TAG],
+  summary: "Replace a connection's secrets",
+  description: "The secrets are validated against the connection's type (422 naming the field) and stored encrypted. They are never returned. `?verify=true` also tests the connection.",
+  request: { params: ConnectionKeyParam, query: SecretsQuery, body: { required: true, content: json(SecretsSchema) } },
+  responses: {
+    200: { description: 'Secrets stored', content: json(SecretsUpdateResponseSchema) },
+    404: notFoundResponse('connection'),
+    ...errorResponses,
+    415: unsupportedMediaType,
+  },
+});
+
+const testRoute = createRoute({
+  method: 'get',
+  path: '/connection/{connection_key}/test',
+  tags: [TAG],
+  summary: 'Test that dsrflow can connect with the stored secrets',
+  description:
+    'Connects with the real connector and runs a trivial query. A failure answers 200 with `test_status: failed`, a `category` (authentication, not_found for an unknown database or host or a port nothing listens on, timeout…) and the reason, with secret values masked. Manual connections, and types dsrflow cannot query yet, are `skipped`.',
+  request: { params: ConnectionKeyParam },
+  responses: { 200: { description: 'The result of the test', content: json(ConnectionTestSchema) }, 404: notFoundResponse('connection') },
+});
+
+type TestResult = z.infer<typeof ConnectionTestSchema>;
+
+/** Network failures that mean "the configured address is wrong or nothing listens there". */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Every secret value that must not appear in a message: passwords, tokens, whole URLs and their passwords. */
+function secretValues(secrets: ConnectionSecrets): string[] {
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(secrets)) {
+    if (typeof value !== 'string' || value.length === 0) continue;
+    if (/pass|secret|token|key|url|dsn/i.test(name)) values.add(value);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      values.add(value);
+      try {
+        const { password } = new URL(value);
+        if (password) {
+          values.add(password);
+          values.add(decodeURIComponent(password));
+        }
+      } catch {
+        // not a URL after all: the whole value is masked already
+      }
+    }
+  }
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+export function redactSecrets(text: string, secrets: ConnectionSecrets): string {
+  return secretValues(secrets).reduce((masked, value) => masked.split(value).join('***'), text);
+}
+
+async function testConnection(deps: ApiDeps, connectionKey: string): Promise<TestResult | undefined> {
+  const connection = await getConnectionWithSecrets(deps.sql, connectionKey, deps.encryptionKey);
+  if (!connection) return undefined;
+  const result = (test_status: TestResult['test_status'], category: ErrorCategory | null, msg: string): TestResult => ({ connection_key: connectionKey, test_status, category, msg });
+  if (connection.connection_type === 'manual') return result('skipped', null, 'Manual connections are handled by people: there is nothing to connect to');
+  if (connection.connection_type !== 'postgres') return result('skipped', null, `This version of dsrflow cannot connect to ${connection.connection_type} connections yet`);
+  if (isEmpty(connection.secrets)) return result('failed', 'authentication', `No secrets are set: PUT /api/v1/connection/${connectionKey}/secret first`);
+  let connector: Connector | undefined;
+  try {
+    connector = createConnector(connection.connection_type, connection.secrets, connectionKey);
+    await connector.test();
+    return result('succeeded', null, 'Connected and ran a query');
+  } catch (error) {
+    const classified = classifyPostgresError(error);
+    // The connector wraps driver errors; the network error code is on the cause.
+    const code = ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
+    const unreachable = code !== undefined && UNREACHABLE.has(code);
+    const message = unreachable ? `No database server answers at the configured address: ${classified.message}` : classified.message;
+    return result('failed', unreachable ? 'not_found' : classified.category, redactSecrets(message, connection.secrets));
+  } finally {
+    await connector?.close().catch(() => undefined);
+  }
+}
+
+export function connectionRoutes(deps: ApiDeps) {
+  return newRouter()
+    .openapi(patchRoute, async (c) => {
+      const items = c.req.valid('json');
+      const result = await applyEach(
+        deps,
+        items,
+        async (tx, item, index) => {
+          const existing = await findConnection(tx, item.key, { forUpdate: true });
+          let secrets: ConnectionSecrets | null | undefined;
+          if (item.secrets !== undefined) {
+            const parsed = secretsSchemaFor(item.connection_type, item.secrets).safeParse(item.secrets);
+            if (!parsed.success) throw new ItemRejected(issuesMessage(parsed.error, ['body', index, 'secrets']));
+            const value = parsed.data as ConnectionSecrets;
+            secrets = isEmpty(value) ? null : value;
+          } else if (existing?.secrets_configured && existing.connection_type !== item.connection_type) {
+            if (item.connection_type !== 'manual') {
+              throw new ItemRejected(
+                `body[${index}].secrets: the connection changes from ${existing.connection_type} to ${item.connection_type}; send secrets for ${item.connection_type} with it`,
+              );
+            }
+            secrets = null; // manual connections hold no secrets
+          }
+          const row = await saveConnection(
+            tx,
+            {
+              key: item.key,
+              name: item.name !== undefined ? item.name : (existing?.name ?? null),
+              connection_type: item.connection_type,
+              access: item.access,
+              disabled: item.disabled ?? existing?.disabled ?? false,
+            },
+            secrets,
+            deps.encryptionKey,
+          );
+          return { row, secretsChanged: secrets !== undefined, created: !existing };
+        },
+        failureData,
+      );
+      for (const { row, secretsChanged, created } of result.succeeded) {
+        deps.logger?.info(created ? 'Connection created' : 'Connection updated', { connection_key: row.key, connection_type: row.connection_type, secrets_changed: secretsChanged });
+      }
+      return c.json({ succeeded: result.succeeded.map(({ row }) => toConnectionResponse(row)), failed: result.failed }, 200);
+    })
+    .openapi(listRoute, async (c) => {
+      const { page, size } = c.req.valid('query');
+      const { items, total } = await listConnectionPage(deps.sql, page, size);
+      return c.json({ items: items.map(toConnectionResponse), total, page, size, pages: pageCount(total, size) }, 200);
+    })
+    .openapi(getRoute, async (c) => {
+      const { connection_key: key } = c.req.valid('param');
+      const connection = await findConnection(deps.sql, key);
+      if (!connection) return c.json(noConnection(key), 404);
+      return c.json(toConnectionResponse(connection), 200);
+    })
+    .openapi(deleteRoute, async (c) => {
+      const { connection_key: key } = c.req.valid('param');
+      if (!(await deleteConnection(deps.sql, key))) return c.json(noConnection(key), 404);
+      deps.logger?.info('Connection deleted', { connection_key: key });
+      return c.body(null, 204);
+    })
+    .openapi(secretRoute, async (c) => {
+      const { connection_key: key } = c.req.valid('param');
+      const { verify } = c.req.valid('query');
+      const body = c.req.valid('json');
+      const connection = await findConnection(deps.sql, key);
+      if (!connection) return c.json(noConnection(key), 404);
+      const parsed = secretsSchemaFor(connection.connection_type, body).safeParse(body);
+      if (!parsed.success) return respondValidationError(c, zodDetails(parsed.error, 'body'));
+      const value = parsed.data as ConnectionSecrets;
+      const row = await setConnectionSecrets(deps.sql, key, isEmpty(value) ? null : value, deps.encryptionKey);
+      if (!row) return c.json(noConnection(key), 404);
+      deps.logger?.info('Connection secrets replaced', { connection_key: key });
+      const test = verify ? await testConnection(deps, key) : undefined;
+      return c.json({ msg: `Secrets updated for connection ${key}`, connection: toConnectionResponse(row), ...(test ? { test } : {}) }, 200);
+    })
+    .openapi(testRoute, async (c) => {
+      const { connection_key: key } = c.req.valid('param');
+      const result = await testConnection(deps, key);
+      if (!result) return c.json(noConnection(key), 404);
+      deps.logger?.info('Connection tested', { connection_key: key, test_status: result.test_status, category: result.category });
+      return c.json(result, 200);
+    });
+}
