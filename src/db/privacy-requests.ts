@@ -1,4 +1,5 @@
 /** SQL for `privacy_request` and `privacy_request_identity`. */
+import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from '../crypto.js';
 import type { ActionType } from '../domain/policies.js';
 import type { Identity, PrivacyRequestStatus } from '../domain/privacy-requests.js';
@@ -9,6 +10,7 @@ export interface StoppedCollectionDetails {
   collection: string;
   action_needed: unknown[] | null;
 }
+
 
 export interface PrivacyRequestRow {
   id: string;
@@ -25,7 +27,11 @@ export interface PrivacyRequestRow {
   finished_processing_at: Date | null;
   errored_at: Date | null;
   canceled_at: Date | null;
+  paused_at: Date | null;
   stopped_collection_details: StoppedCollectionDetails | null;
+  requires_erasure_confirmation: boolean;
+  denial_reason: string | null;
+  erasure_preview: Record<string, number> | null;
 }
 
 export interface NewPrivacyRequest {
@@ -34,13 +40,14 @@ export interface NewPrivacyRequest {
   policy_key: string;
   action_types: ActionType[];
   requested_at: Date | null;
+  requires_erasure_confirmation?: boolean;
 }
 
 export async function insertPrivacyRequest(tx: TransactionSql | Sql, request: NewPrivacyRequest): Promise<PrivacyRequestRow> {
   const [row] = await tx<PrivacyRequestRow[]>`
-    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at)
-    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, 'pending', ${request.requested_at})
-    returning *`;
+    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at, requires_erasure_confirmation)
+    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, 'pending', ${request.requested_at}, ${request.requires_erasure_confirmation ?? false})
+    returning ${tx(PUBLIC_COLUMNS)}`;
   return row!;
 }
 
@@ -73,8 +80,15 @@ export async function identityNames(sql: Sql, privacyRequestId: string): Promise
   return rows.map((row) => row.field_name);
 }
 
+/** Every column but the masking secret. */
+export const PUBLIC_COLUMNS = [
+  'id', 'external_id', 'policy_key', 'action_types', 'status', 'requested_at', 'created_at', 'updated_at', 'reviewed_at', 'reviewed_by',
+  'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'stopped_collection_details',
+  'requires_erasure_confirmation', 'denial_reason', 'erasure_preview',
+] as const;
+
 export async function getPrivacyRequest(sql: Sql, id: string): Promise<PrivacyRequestRow | undefined> {
-  const [row] = await sql<PrivacyRequestRow[]>`select * from privacy_request where id = ${id}`;
+  const [row] = await sql<PrivacyRequestRow[]>`select ${sql(PUBLIC_COLUMNS)} from privacy_request where id = ${id}`;
   return row;
 }
 
@@ -82,9 +96,11 @@ export interface StatusChange {
   status: PrivacyRequestStatus;
   /** When the transition happened (workflow time). */
   at: Date;
-  stoppedCollectionDetails?: StoppedCollectionDetails | null;
+  /** Where a paused or failed request stopped; null clears it. action_needed comes from the open manual task. */
+  stoppedAt?: { step: ActionType; collection: string } | null;
   /** Set by a person's approval or denial; automatic approvals leave the review fields empty. */
   reviewedBy?: string | null;
+  denialReason?: string | null;
 }
 
 /**
@@ -93,6 +109,8 @@ export interface StatusChange {
  */
 export async function recordStatus(sql: Sql | TransactionSql, id: string, change: StatusChange): Promise<void> {
   const { status, at } = change;
+  const step = change.stoppedAt?.step ?? null;
+  const collection = change.stoppedAt?.collection ?? null;
   await sql`
     update privacy_request set
       status = ${status},
@@ -101,9 +119,19 @@ export async function recordStatus(sql: Sql | TransactionSql, id: string, change
       finished_processing_at = case when ${status} = 'complete' then ${at}::timestamptz else finished_processing_at end,
       errored_at = case when ${status} = 'error' then ${at}::timestamptz else errored_at end,
       canceled_at = case when ${status} = 'canceled' then ${at}::timestamptz else canceled_at end,
+      paused_at = case when ${status} = 'paused' then ${at}::timestamptz else paused_at end,
       reviewed_at = case when ${change.reviewedBy ?? null}::text is not null then ${at}::timestamptz else reviewed_at end,
       reviewed_by = coalesce(${change.reviewedBy ?? null}::text, reviewed_by),
-      stopped_collection_details = ${change.stoppedCollectionDetails === undefined ? null : sql.json(change.stoppedCollectionDetails as never)}
+      denial_reason = coalesce(${change.denialReason ?? null}::text, denial_reason),
+      stopped_collection_details = case when ${collection}::text is null then null else jsonb_build_object(
+        'step', ${step}::text,
+        'collection', ${collection}::text,
+        'action_needed', (
+          select task.action_needed from manual_task task
+          where task.privacy_request_id = ${id} and task.collection = ${collection} and task.action_type = ${step}
+            and ${status} = 'paused' and task.status = 'awaiting_input'
+          order by task.run desc limit 1))
+      end
     where id = ${id}`;
 }
 
@@ -123,7 +151,7 @@ export async function listPrivacyRequests(sql: Sql, filters: ListFilters, page: 
   const [counted] = await sql<{ total: number }[]>`select count(*)::int as total from privacy_request ${where}`;
   const total = counted!.total;
   const items = await sql<PrivacyRequestRow[]>`
-    select * from privacy_request ${where}
+    select ${sql(PUBLIC_COLUMNS)} from privacy_request ${where}
     order by created_at desc, id desc
     limit ${size} offset ${(page - 1) * size}`;
   return { items, total };
@@ -131,4 +159,25 @@ export async function listPrivacyRequests(sql: Sql, filters: ListFilters, page: 
 
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+const maskingContext = (privacyRequestId: string) => `masking-secret:${privacyRequestId}`;
+
+/**
+ * The request's masking secret: created on first use and stored encrypted, so every attempt of
+ * an erasure (and every worker) computes the same masked values.
+ */
+export async function maskingSecret(sql: Sql, privacyRequestId: string, key: Buffer): Promise<Buffer> {
+  const candidate = randomBytes(32);
+  await sql`
+    update privacy_request set masking_secret_encrypted = ${encrypt(key, candidate.toString('base64'), maskingContext(privacyRequestId))}
+    where id = ${privacyRequestId} and masking_secret_encrypted is null`;
+  const [row] = await sql<{ masking_secret_encrypted: Buffer | null }[]>`select masking_secret_encrypted from privacy_request where id = ${privacyRequestId}`;
+  if (!row?.masking_secret_encrypted) throw new Error(`Privacy request ${privacyRequestId} does not exist`);
+  return Buffer.from(decrypt(key, row.masking_secret_encrypted, maskingContext(privacyRequestId)), 'base64');
+}
+
+/** Per collection, how many rows erasure would change; shown while the request awaits confirmation. */
+export async function recordErasurePreview(sql: Sql, privacyRequestId: string, preview: Record<string, number>): Promise<void> {
+  await sql`update privacy_request set erasure_preview = ${sql.json(preview)} where id = ${privacyRequestId}`;
 }
