@@ -5,10 +5,12 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ConnectorError } from '../src/connectors/errors.js';
-import { accessCollection } from '../src/execution/access.js';
-import { ConfigurationError, type ExecutionContext } from '../src/execution/context.js';
+import { accessCollection, storeManualRows } from '../src/execution/access.js';
+import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
+import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
+import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
 import { planPrivacyRequest, type PlannedRequest } from '../src/execution/plan.js';
-import { recordCollectionEvent, recordTransition, type CollectionEvent, type Transition } from '../src/execution/transitions.js';
+import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
 
 function toFailure(error: unknown): unknown {
@@ -18,47 +20,45 @@ function toFailure(error: unknown): unknown {
   if (error instanceof ConfigurationError) {
     return ApplicationFailure.create({ type: FAILURE_TYPES.configuration, message: error.message, nonRetryable: true });
   }
+  if (error instanceof PrivacyRequestNotFound) {
+    return ApplicationFailure.create({ type: FAILURE_TYPES.notFound, message: error.message });
+  }
   return error;
 }
 
-async function adapt<T>(step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    throw toFailure(error);
-  }
-}
-
-/** Heartbeats while a long step runs, so a dead worker's activity is retried after the heartbeat timeout. */
-async function withHeartbeat<T>(step: () => Promise<T>): Promise<T> {
+/** Runs a step; heartbeats while it runs, so a dead worker's activity is retried after the heartbeat timeout. */
+async function step<T>(run: () => Promise<T>): Promise<T> {
   const context = Context.current();
   const timeout = context.info.heartbeatTimeoutMs;
   const timer = timeout ? setInterval(() => context.heartbeat(), Math.max(200, Math.floor(timeout / 3))) : undefined;
   try {
-    return await step();
+    return await run();
+  } catch (error) {
+    throw toFailure(error);
   } finally {
     if (timer) clearInterval(timer);
   }
 }
 
+const attempt = () => Context.current().info.attempt;
+
 export function createActivities(context: ExecutionContext, settings: ExecutionSettings) {
   return {
-    async planPrivacyRequest({ privacyRequestId }: { privacyRequestId: string }): Promise<PlannedRequest & { settings: ExecutionSettings }> {
-      return { ...(await adapt(() => planPrivacyRequest(context, privacyRequestId))), settings };
-    },
+    planPrivacyRequest: ({ privacyRequestId }: { privacyRequestId: string }): Promise<PlannedRequest & { settings: ExecutionSettings }> =>
+      step(async () => ({ ...(await planPrivacyRequest(context, privacyRequestId)), settings })),
 
-    async accessCollection(step: { privacyRequestId: string; collection: string; run: number }): Promise<{ rowCount: number }> {
-      const attempt = Context.current().info.attempt;
-      return withHeartbeat(() => adapt(() => accessCollection(context, { ...step, attempt })));
-    },
+    accessCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => accessCollection(context, { ...input, attempt: attempt() })),
+    eraseCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => eraseCollection(context, { ...input, attempt: attempt() })),
+    previewErasure: ({ privacyRequestId }: { privacyRequestId: string }) => step(() => previewErasure(context, privacyRequestId)),
 
-    async recordTransition(transition: Transition): Promise<void> {
-      await adapt(() => recordTransition(context, transition));
-    },
+    openManualStep: (input: Parameters<typeof openManualStep>[1]) => step(() => openManualStep(context, input)),
+    storeManualRows: (input: Parameters<typeof storeManualRows>[1]) => step(() => storeManualRows(context, input)),
+    confirmManualErasure: (input: Parameters<typeof confirmManualErasure>[1]) => step(() => confirmManualErasure(context, input)),
+    manualDeadlinePassed: (input: Parameters<typeof manualDeadlinePassed>[1]) => step(() => manualDeadlinePassed(context, input)),
 
-    async recordCollectionEvent(event: CollectionEvent): Promise<void> {
-      await adapt(() => recordCollectionEvent(context, event));
-    },
+    recordTransition: (input: Parameters<typeof recordTransition>[1]) => step(() => recordTransition(context, input)),
+    recordAudit: (input: Parameters<typeof recordAudit>[1]) => step(() => recordAudit(context, input)),
+    recordCollectionEvent: (input: Parameters<typeof recordCollectionEvent>[1]) => step(() => recordCollectionEvent(context, input)),
   };
 }
 

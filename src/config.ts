@@ -92,6 +92,15 @@ const environmentSchema = z.object({
   DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL: duration('1s'),
   /** How many collections of one request run at the same time. */
   DSRFLOW_COLLECTION_CONCURRENCY: integer(8, 1, 1000),
+  /** Every request waits for a person's approval, whatever its policy says. */
+  DSRFLOW_REQUIRE_APPROVAL: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
+  /** How long a manual collection waits for a person, and what then: skip it, or keep waiting. */
+  DSRFLOW_MANUAL_DEADLINE: duration('14d'),
+  DSRFLOW_MANUAL_DEADLINE_ACTION: z.enum(['skip', 'wait'], { error: 'expected skip or wait' }).default('wait'),
+  /** History events after which a long request continues as new (Temporal's hard limit is 51,200). */
+  DSRFLOW_HISTORY_EVENT_LIMIT: integer(10_000, 50, 50_000),
+  /** Origins allowed to call the codec endpoint (the Temporal Web UI), comma-separated. */
+  DSRFLOW_CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -122,6 +131,11 @@ export interface Config {
     initialRetryIntervalMs: number;
   };
   collectionConcurrency: number;
+  requireApproval: boolean;
+  manualDeadlineMs: number;
+  manualDeadlineAction: 'skip' | 'wait';
+  historyEventLimit: number;
+  codecCorsOrigins: string[];
   exampleDatabaseUrl: string;
   logLevel: Environment['LOG_LEVEL'];
   production: boolean;
@@ -166,6 +180,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       initialRetryIntervalMs: e.DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL,
     },
     collectionConcurrency: e.DSRFLOW_COLLECTION_CONCURRENCY,
+    requireApproval: e.DSRFLOW_REQUIRE_APPROVAL === 'true',
+    manualDeadlineMs: e.DSRFLOW_MANUAL_DEADLINE,
+    manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,
+    historyEventLimit: e.DSRFLOW_HISTORY_EVENT_LIMIT,
+    codecCorsOrigins: e.DSRFLOW_CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     production,

@@ -2,7 +2,7 @@
 import postgres from 'postgres';
 import { z } from 'zod';
 import { classifyPostgresError, ConnectorError } from './errors.js';
-import type { CollectionQuery, Connector, Row } from './types.js';
+import type { CollectionDelete, CollectionQuery, CollectionUpdate, Connector, Row } from './types.js';
 
 /** Secrets as Fides names them (host, port, dbname…), or one `url`. */
 export const postgresSecretsSchema = z.union([
@@ -69,6 +69,40 @@ export class PostgresConnector implements Connector {
     }
   }
 
+  async mask({ collection, rows }: CollectionUpdate): Promise<number> {
+    if (rows.length === 0) return 0;
+    const sql = this.sql;
+    try {
+      return await sql.begin(async (tx) => {
+        let changed = 0;
+        for (const { key, values } of rows) {
+          const where = matchKey(tx, key);
+          const result = await tx`update ${tx(this.schema)}.${tx(collection)} set ${tx(values)} where ${where}`;
+          changed += result.count;
+        }
+        return changed;
+      });
+    } catch (error) {
+      throw classifyPostgresError(error);
+    }
+  }
+
+  async deleteRows({ collection, keys }: CollectionDelete): Promise<number> {
+    if (keys.length === 0) return 0;
+    try {
+      return await this.sql.begin(async (tx) => {
+        let deleted = 0;
+        for (const key of keys) {
+          const result = await tx`delete from ${tx(this.schema)}.${tx(collection)} where ${matchKey(tx, key)}`;
+          deleted += result.count;
+        }
+        return deleted;
+      });
+    } catch (error) {
+      throw classifyPostgresError(error);
+    }
+  }
+
   async test(): Promise<void> {
     try {
       await this.sql`select 1`;
@@ -80,6 +114,15 @@ export class PostgresConnector implements Connector {
   async close(): Promise<void> {
     await this.sql.end({ timeout: 5 });
   }
+}
+
+/** `a = $1 and b = $2` for a primary key; the server casts each value to its column's type. */
+function matchKey(sql: postgres.TransactionSql, key: Row) {
+  const entries = Object.entries(key);
+  if (entries.length === 0) throw new ConnectorError('bad_data', 'A row cannot be addressed without its primary key');
+  return entries
+    .map(([field, value]) => (value === null ? sql`${sql(field)} is null` : sql`${sql(field)} = ${value as never}`))
+    .reduce((all, condition) => sql`${all} and ${condition}`);
 }
 
 export function parsePostgresSecrets(secrets: unknown): PostgresSecrets {

@@ -10,9 +10,24 @@ export interface CollectionQuery {
   filters: { field: string; values: unknown[] }[];
 }
 
+/** Rows to change, each addressed by its primary key values. */
+export interface CollectionUpdate {
+  collection: string;
+  rows: { key: Row; values: Row }[];
+}
+
+export interface CollectionDelete {
+  collection: string;
+  keys: Row[];
+}
+
 export interface Connector {
   /** Rows of a collection selected by the filters; never queries without a filter. */
   retrieve(query: CollectionQuery): Promise<Row[]>;
+  /** Writes masked values, row by row by primary key, in one transaction; returns the rows changed. */
+  mask(update: CollectionUpdate): Promise<number>;
+  /** Deletes whole rows by primary key, in one transaction; returns the rows deleted. */
+  deleteRows(request: CollectionDelete): Promise<number>;
   /** Checks that the store answers with the configured credentials. */
   test(): Promise<void>;
   close(): Promise<void>;

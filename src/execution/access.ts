@@ -1,18 +1,19 @@
 /**
  * Access for one collection: gather the values to look for (identities, and what upstream
  * collections found), query the data store, store the rows in Postgres, and log the step.
+ * Manual collections get their rows from a person instead (storeManualRows).
  *
  * Safe to run again: a collection whose completion is already recorded for this run returns
  * the recorded count without querying, and rows plus completion are written in one transaction.
  */
-import { accessResultValues, replaceAccessResults } from '../db/access-results.js';
-import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
-import { getSnapshot } from '../db/plans.js';
-import { readIdentities } from '../db/privacy-requests.js';
-import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
+import { replaceAccessResults, type Row } from '../db/access-results.js';
+import { findExecutionLog, recordExecutionLog, type ExecutionLogEntry } from '../db/execution-log.js';
+import { completeManualTask } from '../db/manual-tasks.js';
+import type { CollectionKey } from '../domain/graph.js';
 import { fieldsAffected } from '../domain/policies.js';
 import { eventKey } from '../../workflows/definitions.js';
-import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
+import type { ExecutionContext } from './context.js';
+import { lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
 export interface CollectionStep {
   privacyRequestId: string;
@@ -23,71 +24,70 @@ export interface CollectionStep {
   attempt: number;
 }
 
-export async function accessCollection(context: ExecutionContext, step: CollectionStep): Promise<{ rowCount: number }> {
-  const { sql } = context;
-  const { privacyRequestId, collection, run, attempt } = step;
-  const completeKey = eventKey('access', collection, run, 'complete');
-  const done = await findExecutionLog(sql, privacyRequestId, completeKey);
-  if (done) return { rowCount: done.row_count ?? 0 };
-
-  const snapshot = await getSnapshot(sql, privacyRequestId);
-  if (!snapshot) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} has no plan`);
-  const node = snapshot.plan.collections.find((candidate) => candidate.key === collection);
-  const { dataset, collection: collectionName } = splitCollectionKey(collection);
-  const definition = snapshot.datasets[dataset]?.collections.find((candidate) => candidate.name === collectionName);
-  if (!node || !definition) throw new ConfigurationError(`Collection ${collection} is not in the plan of ${privacyRequestId}`);
-
-  const entry = {
+export function logEntry(step: PlannedStep, privacyRequestId: string, actionType: 'access' | 'erasure') {
+  return {
     privacy_request_id: privacyRequestId,
-    connection_key: node.connectionKey,
-    dataset_name: dataset,
-    collection_name: collectionName,
-    action_type: 'access' as const,
-  };
-  await recordExecutionLog(sql, { ...entry, event_key: eventKey('access', collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null });
+    connection_key: step.node.connectionKey,
+    dataset_name: step.dataset,
+    collection_name: step.collection,
+    action_type: actionType,
+  } satisfies Partial<ExecutionLogEntry>;
+}
+
+/** Logs the start of a step (and, on later attempts, that it is retrying). Idempotent. */
+export async function logStart(context: ExecutionContext, step: PlannedStep, { privacyRequestId, collection, run, attempt }: CollectionStep, actionType: 'access' | 'erasure'): Promise<void> {
+  const entry = logEntry(step, privacyRequestId, actionType);
+  await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null });
   if (attempt > 1) {
-    await recordExecutionLog(sql, { ...entry, event_key: eventKey('access', collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null });
+    await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null });
   }
+}
 
-  // The values to look for, per field of this collection.
-  const identities = await readIdentities(sql, privacyRequestId, context.encryptionKey);
-  const valuesByField = new Map<string, Map<string, unknown>>();
-  for (const input of node.inputs) {
-    let values: unknown[];
-    if ('identity' in input.from) {
-      const value = identities[input.from.identity];
-      values = value === undefined ? [] : [value];
-    } else {
-      const upstream = splitCollectionKey(input.from.collection);
-      values = await accessResultValues(sql, privacyRequestId, upstream.dataset, upstream.collection, input.from.field);
-    }
-    const field = input.field.split('.')[0]!;
-    const set = valuesByField.get(field) ?? new Map<string, unknown>();
-    for (const value of values) set.set(JSON.stringify(value), value);
-    valuesByField.set(field, set);
-  }
-
-  const connector = await context.connectors.get(node.connectionKey);
-  const rows = await connector.retrieve({
-    collection: collectionName,
-    fields: definition.fields.map((field) => field.name),
-    filters: [...valuesByField].map(([field, values]) => ({ field, values: [...values.values()] })),
-  });
-
-  return sql.begin(async (tx) => {
+/** Stores the rows and the completion of an access step in one transaction, once. */
+async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, rows: Row[], message: string): Promise<{ rowCount: number }> {
+  const completeKey = eventKey('access', collection, run, 'complete');
+  return context.sql.begin(async (tx) => {
     // A zombie attempt (one whose worker was presumed dead) may race this one: serialize them.
     await tx`select pg_advisory_xact_lock(hashtext(${`${privacyRequestId}|${completeKey}`}))`;
     const already = await findExecutionLog(tx, privacyRequestId, completeKey);
     if (already) return { rowCount: already.row_count ?? 0 };
-    await replaceAccessResults(tx, privacyRequestId, dataset, collectionName, rows);
+    await replaceAccessResults(tx, privacyRequestId, step.dataset, step.collection, rows);
     await recordExecutionLog(tx, {
-      ...entry,
+      ...logEntry(step, privacyRequestId, 'access'),
       event_key: completeKey,
       status: 'complete',
-      message: 'success',
-      fields_affected: fieldsAffected(snapshot.policy, 'access', dataset, definition),
+      message,
+      fields_affected: fieldsAffected(step.snapshot.policy, 'access', step.dataset, step.definition),
       row_count: rows.length,
     });
     return { rowCount: rows.length };
   });
+}
+
+export async function accessCollection(context: ExecutionContext, stepInput: CollectionStep): Promise<{ rowCount: number }> {
+  const { privacyRequestId, collection, run } = stepInput;
+  const done = await findExecutionLog(context.sql, privacyRequestId, eventKey('access', collection, run, 'complete'));
+  if (done) return { rowCount: done.row_count ?? 0 };
+
+  const step = await plannedStep(context, privacyRequestId, collection);
+  await logStart(context, step, stepInput, 'access');
+  const values = await lookupValues(context, privacyRequestId, step.node);
+  const connector = await context.connectors.get(step.node.connectionKey);
+  const rows = await connector.retrieve({
+    collection: step.collection,
+    fields: step.definition.fields.map((field) => field.name),
+    filters: [...values].map(([field, fieldValues]) => ({ field, values: fieldValues })),
+  });
+  return completeAccess(context, step, privacyRequestId, collection, run, rows, 'success');
+}
+
+/** Rows a person supplied for a manual collection, validated by the workflow. */
+export async function storeManualRows(context: ExecutionContext, input: { privacyRequestId: string; collection: CollectionKey; run: number; rows: Row[]; userId: string | null }): Promise<{ rowCount: number }> {
+  const step = await plannedStep(context, input.privacyRequestId, input.collection);
+  // Keep the collection's declared field order, as a query would.
+  const fields = step.definition.fields.map((field) => field.name);
+  const rows = input.rows.map((row) => Object.fromEntries(fields.filter((field) => field in row).map((field) => [field, row[field]])));
+  const result = await completeAccess(context, step, input.privacyRequestId, input.collection, input.run, rows, `manual input${input.userId ? ` from ${input.userId}` : ''}`);
+  await completeManualTask(context.sql, input.privacyRequestId, input.collection, 'access', input.run, 'complete');
+  return result;
 }

@@ -3,40 +3,62 @@
  * The snapshot is stored once; a retried or replayed plan step returns the stored one, so
  * configuration edits never change a request that has been planned.
  */
+import { connectionTypes } from '../db/connections.js';
 import { datasetsOfEnabledConnections } from '../db/datasets.js';
 import { getSnapshot, saveSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { getPolicy } from '../db/policies.js';
 import { getPrivacyRequest, identityNames } from '../db/privacy-requests.js';
-import { planTraversal, PlanningError, type CollectionKey } from '../domain/graph.js';
+import { planTraversal, PlanningError, splitCollectionKey, type CollectionKey } from '../domain/graph.js';
 import { policyActionTypes, type ActionType } from '../domain/policies.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
 
-/** What the workflow needs to orchestrate: keys and dependencies, nothing else. */
+/** What the workflow needs to orchestrate: keys, dependencies and field names, never data. */
 export interface PlannedRequest {
   policyKey: string;
   actionTypes: ActionType[];
   requiresApproval: boolean;
   requiresErasureConfirmation: boolean;
-  collections: { key: CollectionKey; connectionKey: string; upstream: CollectionKey[]; erasureUpstream: CollectionKey[] }[];
+  collections: {
+    key: CollectionKey;
+    connectionKey: string;
+    upstream: CollectionKey[];
+    erasureUpstream: CollectionKey[];
+    /** A person supplies the rows (access) and confirms the masking (erasure). */
+    manual: boolean;
+    /** The collection's top-level fields: what manual input may contain. */
+    fields: string[];
+  }[];
 }
 
-function summarize(snapshot: PlanSnapshot): PlannedRequest {
+async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, requestAsksConfirmation: boolean): Promise<PlannedRequest> {
+  const types = await connectionTypes(context.sql, [...new Set(snapshot.plan.collections.map((collection) => collection.connectionKey))]);
   return {
     policyKey: snapshot.policy.key,
     actionTypes: policyActionTypes(snapshot.policy),
     requiresApproval: snapshot.policy.requires_approval,
-    requiresErasureConfirmation: snapshot.policy.requires_erasure_confirmation,
-    collections: snapshot.plan.collections.map(({ key, connectionKey, upstream, erasureUpstream }) => ({ key, connectionKey, upstream, erasureUpstream })),
+    requiresErasureConfirmation: snapshot.policy.requires_erasure_confirmation || requestAsksConfirmation,
+    collections: snapshot.plan.collections.map(({ key, connectionKey, upstream, erasureUpstream }) => {
+      const { dataset, collection } = splitCollectionKey(key);
+      const definition = snapshot.datasets[dataset]!.collections.find((candidate) => candidate.name === collection)!;
+      return {
+        key,
+        connectionKey,
+        upstream,
+        erasureUpstream,
+        manual: types.get(connectionKey) === 'manual' || definition.fides_meta?.manual === true,
+        fields: definition.fields.map((field) => field.name),
+      };
+    }),
   };
 }
 
 export async function planPrivacyRequest(context: ExecutionContext, privacyRequestId: string): Promise<PlannedRequest> {
   const { sql } = context;
-  const existing = await getSnapshot(sql, privacyRequestId);
-  if (existing) return summarize(existing);
-
   const request = await getPrivacyRequest(sql, privacyRequestId);
   if (!request) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} is not in the database`);
+  const existing = await getSnapshot(sql, privacyRequestId);
+  if (existing) return summarize(context, existing, request.requires_erasure_confirmation);
+
   const policy = await getPolicy(sql, request.policy_key);
   if (!policy) throw new ConfigurationError(`Policy ${request.policy_key} does not exist any more`);
   const datasets = await datasetsOfEnabledConnections(sql);
@@ -52,5 +74,5 @@ export async function planPrivacyRequest(context: ExecutionContext, privacyReque
     datasets: Object.fromEntries(datasets.map(({ dataset }) => [dataset.fides_key, dataset])),
     plan,
   });
-  return summarize(snapshot);
+  return summarize(context, snapshot, request.requires_erasure_confirmation);
 }

@@ -1,23 +1,32 @@
 /**
  * Mirrors the workflow's transitions to Postgres: the request's status and timestamps, the audit
- * log, and execution log rows the workflow decides (errors, skips). Each call is idempotent.
+ * log, and execution log rows the workflow decides (errors). Each call is idempotent.
  */
 import { recordAuditLog, type AuditLogAction } from '../db/audit-log.js';
 import { recordExecutionLog, type ExecutionLogStatus } from '../db/execution-log.js';
-import { recordStatus, type StoppedCollectionDetails } from '../db/privacy-requests.js';
+import { recordStatus } from '../db/privacy-requests.js';
 import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
 import type { ActionType } from '../domain/policies.js';
 import type { PrivacyRequestStatus } from '../domain/privacy-requests.js';
+import type { Sql, TransactionSql } from '../db/client.js';
 import type { ExecutionContext } from './context.js';
+
+export interface AuditEntry {
+  eventKey: string;
+  action: AuditLogAction;
+  userId: string | null;
+  message: string | null;
+}
 
 export interface Transition {
   privacyRequestId: string;
   status: PrivacyRequestStatus;
   /** Workflow time of the transition, as an ISO string. */
   at: string;
-  stoppedCollectionDetails?: StoppedCollectionDetails | null;
+  stoppedAt?: { step: ActionType; collection: string } | null;
   reviewedBy?: string | null;
-  audit?: { eventKey: string; action: AuditLogAction; userId: string | null; message: string | null };
+  denialReason?: string | null;
+  audit?: AuditEntry;
 }
 
 export async function recordTransition(context: ExecutionContext, transition: Transition): Promise<void> {
@@ -26,23 +35,21 @@ export async function recordTransition(context: ExecutionContext, transition: Tr
     await recordStatus(tx, transition.privacyRequestId, {
       status: transition.status,
       at,
-      ...(transition.stoppedCollectionDetails !== undefined ? { stoppedCollectionDetails: transition.stoppedCollectionDetails } : {}),
-      ...(transition.reviewedBy !== undefined ? { reviewedBy: transition.reviewedBy } : {}),
+      stoppedAt: transition.stoppedAt ?? null,
+      reviewedBy: transition.reviewedBy ?? null,
+      denialReason: transition.denialReason ?? null,
     });
-    if (transition.audit) {
-      await recordAuditLog(
-        tx,
-        {
-          privacy_request_id: transition.privacyRequestId,
-          event_key: transition.audit.eventKey,
-          action: transition.audit.action,
-          user_id: transition.audit.userId,
-          message: transition.audit.message,
-        },
-        at,
-      );
-    }
+    if (transition.audit) await audit(tx, transition.privacyRequestId, transition.audit, at);
   });
+}
+
+async function audit(sql: Sql | TransactionSql, privacyRequestId: string, entry: AuditEntry, at: Date) {
+  await recordAuditLog(sql, { privacy_request_id: privacyRequestId, event_key: entry.eventKey, action: entry.action, user_id: entry.userId, message: entry.message }, at);
+}
+
+/** An audit row without a status change (a rejected signal, an acknowledged action). */
+export async function recordAudit(context: ExecutionContext, input: { privacyRequestId: string; at: string; audit: AuditEntry }): Promise<void> {
+  await audit(context.sql, input.privacyRequestId, input.audit, new Date(input.at));
 }
 
 export interface CollectionEvent {

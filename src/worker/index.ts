@@ -11,6 +11,7 @@ import { createActivities } from '../../activities/index.js';
 import { temporalAddress, type Config } from '../config.js';
 import { ConnectorRegistry } from '../connectors/registry.js';
 import type { Sql } from '../db/client.js';
+import { dataConverter } from '../temporal/codec.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 
 /** The workflow entry point: TypeScript sources under tsx and vitest, compiled JavaScript in dist/. */
@@ -52,6 +53,10 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
       maxAttempts: config.activity.maxAttempts,
       initialRetryIntervalMs: config.activity.initialRetryIntervalMs,
       collectionConcurrency: config.collectionConcurrency,
+      requireApproval: config.requireApproval,
+      manualDeadlineMs: config.manualDeadlineMs,
+      manualDeadlineAction: config.manualDeadlineAction,
+      historyEventLimit: config.historyEventLimit,
     },
   );
   const worker = await Worker.create({
@@ -59,6 +64,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    dataConverter: dataConverter(encryptionKey),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath() }),
   });
   let running: Promise<void> | undefined;

@@ -1,0 +1,98 @@
+/**
+ * Erasure for one collection: mask (or delete) the rows access found, by primary key, with the
+ * policy's strategies. Masked values are computed from the original value and the request's
+ * masking secret, so a retried or crashed attempt writes exactly the same values again.
+ */
+import { readAccessResults, type Row } from '../db/access-results.js';
+import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
+import { maskingSecret, recordErasurePreview } from '../db/privacy-requests.js';
+import { erasurePlan, type ErasurePlan } from '../domain/erasure.js';
+import { splitCollectionKey } from '../domain/graph.js';
+import { maskValue, MaskingError } from '../domain/masking.js';
+import { eventKey } from '../../workflows/definitions.js';
+import { logEntry, logStart, type CollectionStep } from './access.js';
+import { ConfigurationError, type ExecutionContext } from './context.js';
+import { plannedStep, type PlannedStep } from './inputs.js';
+import { getSnapshot } from '../db/plans.js';
+
+export function planFor(step: PlannedStep): ErasurePlan {
+  try {
+    return erasurePlan(step.snapshot.policy, step.dataset, step.definition);
+  } catch (error) {
+    if (error instanceof MaskingError) throw new ConfigurationError(`Collection ${step.node.key}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The values to write, per row found by access, addressed by primary key. */
+export function maskedRows(plan: Extract<ErasurePlan, { action: 'mask' }>, rows: Row[], secret: Buffer, collection: string): { key: Row; values: Row }[] {
+  return rows.map((row) => ({
+    key: Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]])),
+    values: Object.fromEntries(
+      plan.fields.map((field) => {
+        try {
+          return [field.name, maskValue(field.strategy, row[field.name], { secret, data_type: field.data_type, length: field.length })];
+        } catch (error) {
+          if (error instanceof MaskingError) throw new ConfigurationError(`Collection ${collection} field ${field.name}: ${error.message}`);
+          throw error;
+        }
+      }),
+    ),
+  }));
+}
+
+export async function eraseCollection(context: ExecutionContext, stepInput: CollectionStep): Promise<{ rowCount: number; skipped: string | null }> {
+  const { privacyRequestId, collection, run } = stepInput;
+  const completeKey = eventKey('erasure', collection, run, 'complete');
+  const skippedKey = eventKey('erasure', collection, run, 'skipped');
+  const done = (await findExecutionLog(context.sql, privacyRequestId, completeKey)) ?? (await findExecutionLog(context.sql, privacyRequestId, skippedKey));
+  if (done) return { rowCount: done.row_count ?? 0, skipped: done.status === 'skipped' ? done.message : null };
+
+  const step = await plannedStep(context, privacyRequestId, collection);
+  const plan = planFor(step);
+  const entry = logEntry(step, privacyRequestId, 'erasure');
+  if (plan.action === 'skip') {
+    await recordExecutionLog(context.sql, { ...entry, event_key: skippedKey, status: 'skipped', message: plan.reason, fields_affected: plan.affected, row_count: 0 });
+    return { rowCount: 0, skipped: plan.reason };
+  }
+
+  await logStart(context, step, stepInput, 'erasure');
+  const rows = await readAccessResults(context.sql, privacyRequestId, step.dataset, step.collection);
+  let changed = 0;
+  if (rows.length > 0) {
+    const connector = await context.connectors.get(step.node.connectionKey);
+    if (plan.action === 'delete') {
+      changed = await connector.deleteRows({ collection: step.collection, keys: rows.map((row) => Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]]))) });
+    } else {
+      const secret = await maskingSecret(context.sql, privacyRequestId, context.encryptionKey);
+      changed = await connector.mask({ collection: step.collection, rows: maskedRows(plan, rows, secret, collection) });
+    }
+  }
+  await recordExecutionLog(context.sql, {
+    ...entry,
+    event_key: completeKey,
+    status: 'complete',
+    message: plan.action === 'delete' ? 'rows deleted' : 'rows masked',
+    fields_affected: plan.affected,
+    row_count: changed,
+  });
+  return { rowCount: changed, skipped: null };
+}
+
+/** Per collection, how many rows erasure would change: what a person confirms before anything is masked. */
+export async function previewErasure(context: ExecutionContext, privacyRequestId: string): Promise<Record<string, number>> {
+  const snapshot = await getSnapshot(context.sql, privacyRequestId);
+  if (!snapshot) throw new ConfigurationError(`Privacy request ${privacyRequestId} has no plan`);
+  const counted = await context.sql<{ dataset_name: string; collection_name: string; count: number }[]>`
+    select dataset_name, collection_name, count(*)::int as count from access_result where privacy_request_id = ${privacyRequestId} group by 1, 2`;
+  const found = new Map(counted.map((row) => [`${row.dataset_name}:${row.collection_name}`, row.count]));
+  const preview: Record<string, number> = {};
+  for (const node of snapshot.plan.collections) {
+    const { dataset, collection } = splitCollectionKey(node.key);
+    const definition = snapshot.datasets[dataset]!.collections.find((candidate) => candidate.name === collection)!;
+    const plan = planFor({ snapshot, node, definition, dataset, collection });
+    preview[node.key] = plan.action === 'skip' ? 0 : (found.get(node.key) ?? 0);
+  }
+  await recordErasurePreview(context.sql, privacyRequestId, preview);
+  return preview;
+}

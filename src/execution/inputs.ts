@@ -1,0 +1,51 @@
+/**
+ * The values a collection is looked up by: identities, and the key values its upstream
+ * collections found. Used to query a data store, and as the locators a person is given for a
+ * manual collection.
+ */
+import { accessResultValues } from '../db/access-results.js';
+import { getSnapshot, type PlanSnapshot } from '../db/plans.js';
+import { readIdentities } from '../db/privacy-requests.js';
+import type { DatasetCollection } from '../domain/datasets.js';
+import { splitCollectionKey, type CollectionKey, type PlannedCollection } from '../domain/graph.js';
+import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
+
+export interface PlannedStep {
+  snapshot: PlanSnapshot;
+  node: PlannedCollection;
+  definition: DatasetCollection;
+  dataset: string;
+  collection: string;
+}
+
+/** The snapshot's view of one collection of a request. */
+export async function plannedStep(context: ExecutionContext, privacyRequestId: string, key: CollectionKey): Promise<PlannedStep> {
+  const snapshot = await getSnapshot(context.sql, privacyRequestId);
+  if (!snapshot) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} has no plan`);
+  const node = snapshot.plan.collections.find((candidate) => candidate.key === key);
+  const { dataset, collection } = splitCollectionKey(key);
+  const definition = snapshot.datasets[dataset]?.collections.find((candidate) => candidate.name === collection);
+  if (!node || !definition) throw new ConfigurationError(`Collection ${key} is not in the plan of ${privacyRequestId}`);
+  return { snapshot, node, definition, dataset, collection };
+}
+
+/** Field (top-level column) → distinct values to look for. */
+export async function lookupValues(context: ExecutionContext, privacyRequestId: string, node: PlannedCollection): Promise<Map<string, unknown[]>> {
+  const identities = await readIdentities(context.sql, privacyRequestId, context.encryptionKey);
+  const byField = new Map<string, Map<string, unknown>>();
+  for (const input of node.inputs) {
+    let values: unknown[];
+    if ('identity' in input.from) {
+      const value = identities[input.from.identity];
+      values = value === undefined ? [] : [value];
+    } else {
+      const upstream = splitCollectionKey(input.from.collection);
+      values = await accessResultValues(context.sql, privacyRequestId, upstream.dataset, upstream.collection, input.from.field);
+    }
+    const field = input.field.split('.')[0]!;
+    const set = byField.get(field) ?? new Map<string, unknown>();
+    for (const value of values) set.set(JSON.stringify(value), value);
+    byField.set(field, set);
+  }
+  return new Map([...byField].map(([field, values]) => [field, [...values.values()]]));
+}
