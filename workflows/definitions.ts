@@ -1,14 +1,33 @@
 /**
- * What the workflow shares with its callers: names, input types, search attributes.
+ * What the workflow shares with its callers: names, inputs, signals, updates, search attributes.
  * Pure definitions only, so both workflow code and clients import them.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ActionName, ActionPayload } from '../src/domain/actions.js';
+import type { PrivacyRequestStatus } from '../src/domain/privacy-requests.js';
 
 export const PRIVACY_REQUEST_WORKFLOW = 'privacyRequestWorkflow';
+
+/** Where a continued run picks up: what is already done, so nothing runs twice. */
+export interface ResumeState {
+  phase: 'access' | 'erasure';
+  /** Collections of the current phase that finished, with the run they finished in. */
+  done: Record<string, { status: 'complete' | 'skipped'; run: number }>;
+  /** Run numbers above 1 of collections not yet done (retried after an error). */
+  runs: Record<string, number>;
+  erasureConfirmed: boolean;
+  retries: number;
+  rejections: number;
+  /** Manual input received but not yet stored (access) or confirmed (erasure). */
+  inbox: { phase: 'access' | 'erasure'; collection: string; payload: ActionPayload<'manualInput'> | ActionPayload<'erasureConfirm'> }[];
+}
 
 export interface PrivacyRequestWorkflowInput {
   /** `pri_<uuid>`; also the workflow id. The workflow reads everything else from Postgres. */
   privacyRequestId: string;
+  /** Set by continue-as-new on long requests. */
+  resume?: ResumeState;
 }
 
 /**
@@ -24,21 +43,47 @@ export const SEARCH_ATTRIBUTES = {
 /** Idempotency key of one execution log event: `access:dataset:collection:run:event`. */
 export const eventKey = (phase: 'access' | 'erasure', collection: string, run: number, event: string): string => `${phase}:${collection}:${run}:${event}`;
 
-/** How the worker wants collection steps run; returned by the plan step so replays see the same values. */
+/** How the worker wants requests run; returned by the plan step so replays see the same values. */
 export interface ExecutionSettings {
   startToCloseTimeoutMs: number;
   heartbeatTimeoutMs: number;
   maxAttempts: number;
   initialRetryIntervalMs: number;
   collectionConcurrency: number;
+  /** Every request waits for review, whatever its policy says. */
+  requireApproval: boolean;
+  /** How long a manual collection waits for a person, and what happens then. */
+  manualDeadlineMs: number;
+  manualDeadlineAction: 'skip' | 'wait';
+  /** History length after which a long request continues as new. */
+  historyEventLimit: number;
 }
 
 export interface PrivacyRequestOutcome {
   status: 'complete' | 'error' | 'denied' | 'canceled';
 }
 
-/** Failure types the activities raise (ApplicationFailure.type). */
+/** Failure types the activities and the workflow raise (ApplicationFailure.type). */
 export const FAILURE_TYPES = {
   connector: 'ConnectorError',
   configuration: 'ConfigurationError',
+  notFound: 'PrivacyRequestNotFound',
+  rejected: 'ActionRejected',
 } as const;
+
+/** What an accepted update answers: the request's status once the action took effect. */
+export interface ActionResult {
+  status: PrivacyRequestStatus;
+}
+
+type Signals = { [A in ActionName]: ReturnType<typeof defineSignal<[ActionPayload<A>]>> };
+type Updates = { [A in ActionName]: ReturnType<typeof defineUpdate<ActionResult, [ActionPayload<A>]>> };
+
+const NAMES: ActionName[] = ['approve', 'deny', 'cancel', 'retry', 'confirmErasure', 'manualInput', 'erasureConfirm'];
+
+/**
+ * Every action is a signal (fire and forget, for external systems) and an update (the API's
+ * path: the caller learns whether it was accepted). Both run the same validation in the workflow.
+ */
+export const signals = Object.fromEntries(NAMES.map((name) => [name, defineSignal(name)])) as Signals;
+export const updates = Object.fromEntries(NAMES.map((name) => [name, defineUpdate(`${name}Update`)])) as Updates;
