@@ -1,10 +1,22 @@
 /** `/api/v1/privacy-request`: submit requests, list them, read their execution log. */
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { ZodType } from 'zod';
 import { listExecutionLogs } from '../db/execution-log.js';
 import { getPrivacyRequest, listPrivacyRequests } from '../db/privacy-requests.js';
+import type { ActionName, ActionPayload } from '../domain/actions.js';
+import { performAction } from '../service/actions.js';
 import { loadPolicies, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
 import { errorBody, respondValidationError } from './errors.js';
 import {
+  ApproveSchema,
+  BulkActionResponseSchema,
+  CancelSchema,
+  ConfirmErasureSchema,
+  DenySchema,
+  ErasureConfirmSchema,
+  ManualInputSchema,
+  RetrySchema,
   BulkCreateResponseSchema,
   ErrorSchema,
   errorResponses,
@@ -60,8 +72,68 @@ const logRoute = createRoute({
   },
 });
 
+const conflict = { description: 'The request is not in a state that allows this (the reason says why); nothing changed', content: { 'application/json': { schema: ErrorSchema } } };
+const notFound = { description: 'No such privacy request', content: { 'application/json': { schema: ErrorSchema } } };
+
+/** approve, deny and cancel take a list of request ids, like Fides' administrate endpoints. */
+const bulkRoute = <S extends ZodType>(action: 'approve' | 'deny' | 'cancel', schema: S, summary: string) =>
+  createRoute({
+    method: 'patch',
+    path: `/privacy-request/administrate/${action}`,
+    tags: ['Privacy requests'],
+    summary,
+    request: { body: { required: true, content: { 'application/json': { schema } } } },
+    responses: {
+      200: { description: 'Per request: succeeded (with its new status) or failed (with the reason)', content: { 'application/json': { schema: BulkActionResponseSchema } } },
+      ...errorResponses,
+    },
+  });
+
+const approveRoute = bulkRoute('approve', ApproveSchema, 'Approve requests waiting for review');
+const denyRoute = bulkRoute('deny', DenySchema, 'Deny requests waiting for review (a reason is required)');
+const cancelRoute = bulkRoute('cancel', CancelSchema, 'Cancel requests that have not finished (a reason is required)');
+
+const singleRoute = <S extends ZodType>(path: string, schema: S, summary: string, description: string, required: boolean) =>
+  createRoute({
+    method: 'post',
+    path: `/privacy-request/{privacy_request_id}/${path}`,
+    tags: ['Privacy requests'],
+    summary,
+    description,
+    request: { params: PrivacyRequestIdParam, body: { required, content: { 'application/json': { schema } } } },
+    responses: {
+      200: { description: 'Accepted; the request as it stands once the action took effect', content: { 'application/json': { schema: PrivacyRequestSchema } } },
+      404: notFound,
+      409: conflict,
+      ...errorResponses,
+    },
+  });
+
+const retryRoute = singleRoute('retry', RetrySchema, 'Retry a request in error', 'Re-runs the collections that failed, as a new run; collections that finished are not queried again. Also the Temporal signal `retry`.', false);
+const confirmErasureRoute = singleRoute(
+  'confirm_erasure',
+  ConfirmErasureSchema,
+  'Confirm erasure',
+  'For a request in `awaiting_erasure_confirmation` (see `erasure_preview`): go ahead and mask. Cancel instead to leave the data untouched. Also the Temporal signal `confirmErasure`.',
+  false,
+);
+const manualInputRoute = singleRoute(
+  'manual_input',
+  ManualInputSchema,
+  'Supply the rows of a manual collection (access)',
+  'The request pauses at a manual collection with `action_needed` (locators, fields to get). Send the rows found; only the collection\'s fields are accepted. Also the Temporal signal `manualInput` with `{collection, rows}`.',
+  true,
+);
+const erasureConfirmRoute = singleRoute(
+  'erasure_confirm',
+  ErasureConfirmSchema,
+  'Confirm a manual collection was masked (erasure)',
+  'The request pauses at a manual collection with `action_needed` (locators, values to write). Send how many rows were masked. Also the Temporal signal `erasureConfirm` with `{collection, row_count}`.',
+  true,
+);
+
 export function privacyRequestRoutes(deps: SubmitDeps) {
-  return newRouter()
+  const router = newRouter()
     .openapi(createPrivacyRequests, async (c) => {
       const submissions = c.req.valid('json');
       const policies = await loadPolicies(deps.sql, submissions.map((submission) => submission.policy_key));
@@ -103,5 +175,39 @@ export function privacyRequestRoutes(deps: SubmitDeps) {
         },
         200,
       );
-    });
+    })
+    .openapi(approveRoute, async (c) => {
+      const { request_ids, ...payload } = c.req.valid('json');
+      return c.json(await bulk(request_ids, 'approve', payload), 200);
+    })
+    .openapi(denyRoute, async (c) => {
+      const { request_ids, ...payload } = c.req.valid('json');
+      return c.json(await bulk(request_ids, 'deny', payload), 200);
+    })
+    .openapi(cancelRoute, async (c) => {
+      const { request_ids, ...payload } = c.req.valid('json');
+      return c.json(await bulk(request_ids, 'cancel', payload), 200);
+    })
+    .openapi(retryRoute, async (c) => single(c, 'retry', (c.req.valid('json') ?? {}) as ActionPayload<'retry'>))
+    .openapi(confirmErasureRoute, async (c) => single(c, 'confirmErasure', (c.req.valid('json') ?? {}) as ActionPayload<'confirmErasure'>))
+    .openapi(manualInputRoute, async (c) => single(c, 'manualInput', c.req.valid('json')))
+    .openapi(erasureConfirmRoute, async (c) => single(c, 'erasureConfirm', c.req.valid('json')));
+  return router;
+
+  async function bulk<A extends 'approve' | 'deny' | 'cancel'>(ids: string[], action: A, payload: ActionPayload<A>) {
+    const result = { succeeded: [] as ReturnType<typeof toPrivacyRequestResponse>[], failed: [] as { message: string; data: { id: string } }[] };
+    for (const id of new Set(ids)) {
+      const outcome = await performAction(deps, id, action, payload);
+      if (outcome.ok) result.succeeded.push(toPrivacyRequestResponse(outcome.request));
+      else result.failed.push({ message: outcome.message, data: { id } });
+    }
+    return result;
+  }
+
+  async function single<A extends ActionName>(c: Context, action: A, payload: ActionPayload<A>) {
+    const id = c.req.param('privacy_request_id')!;
+    const outcome = await performAction(deps, id, action, payload);
+    if (outcome.ok) return c.json(toPrivacyRequestResponse(outcome.request), 200);
+    return c.json(errorBody(outcome.code, outcome.message), outcome.code === 'not_found' ? 404 : 409);
+  }
 }

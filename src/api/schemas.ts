@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { fidesKey } from '../domain/datasets.js';
 import { ACTION_TYPES } from '../domain/policies.js';
+import { actionSchemas } from '../domain/actions.js';
 import { identitySchema, PRIVACY_REQUEST_STATUSES } from '../domain/privacy-requests.js';
 
 export const MAX_PRIVACY_REQUESTS_PER_CALL = 50;
@@ -34,6 +35,10 @@ export const PrivacyRequestCreateSchema = z
       description: 'The identities of the data subject: email, phone_number, or custom keys named in datasets',
       example: { email: 'customer-1@example.com' },
     }),
+    requires_erasure_confirmation: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Pause before erasure, showing how many rows each collection would lose, until confirmed (the policy may ask for this too)' }),
   })
   .meta({ id: 'PrivacyRequestCreate' });
 
@@ -67,6 +72,13 @@ export const PrivacyRequestSchema = z
     finished_processing_at: timestamp,
     errored_at: timestamp,
     canceled_at: timestamp,
+    paused_at: timestamp,
+    denial_reason: z.string().nullable(),
+    requires_erasure_confirmation: z.boolean(),
+    erasure_preview: z
+      .record(z.string(), z.number().int())
+      .nullable()
+      .meta({ description: 'Per collection, how many rows erasure would change (set when the request awaits erasure confirmation)' }),
     stopped_collection_details: StoppedCollectionDetailsSchema.nullable(),
     resume_endpoint: z.string().nullable().meta({ example: '/privacy-request/pri_…/retry' }),
   })
@@ -129,3 +141,25 @@ export const ExecutionLogSchema = z
 export const PrivacyRequestIdParam = z.object({
   privacy_request_id: z.string().meta({ example: 'pri_5f4feff5-fb60-4286-82bd-7e0748ce90ac' }),
 });
+
+const requestIds = z.array(z.string().min(1)).min(1, 'give at least one request id').max(50, 'at most 50 request ids per call');
+
+export const ApproveSchema = actionSchemas.approve.extend({ request_ids: requestIds }).meta({ id: 'ApprovePrivacyRequests' });
+export const DenySchema = actionSchemas.deny.extend({ request_ids: requestIds }).meta({ id: 'DenyPrivacyRequests' });
+export const CancelSchema = actionSchemas.cancel.extend({ request_ids: requestIds }).meta({ id: 'CancelPrivacyRequests' });
+export const RetrySchema = actionSchemas.retry.meta({ id: 'RetryPrivacyRequest' });
+export const ConfirmErasureSchema = actionSchemas.confirmErasure.meta({ id: 'ConfirmErasure' });
+/** Fides sends the rows as a bare list; the object form also names the collection and who answered. */
+export const ManualInputSchema = z
+  .union([z.array(z.record(z.string(), z.unknown())), actionSchemas.manualInput])
+  .transform((body) => (Array.isArray(body) ? { rows: body } : body))
+  .pipe(actionSchemas.manualInput)
+  .meta({ id: 'ManualInput', description: 'Rows found in the manual collection the request waits on: a list of rows, or {collection, rows, user_id}' });
+export const ErasureConfirmSchema = actionSchemas.erasureConfirm.meta({ id: 'ErasureConfirm' });
+
+export const BulkActionResponseSchema = z
+  .object({
+    succeeded: z.array(PrivacyRequestSchema),
+    failed: z.array(z.object({ message: z.string(), data: z.object({ id: z.string() }) })),
+  })
+  .meta({ id: 'BulkPrivacyRequestActionResponse' });

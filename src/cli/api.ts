@@ -11,8 +11,8 @@ const config = loadConfigOrExit();
 const log = createLogger('api', config.logLevel);
 try {
   const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
-  const temporal = await connectClient(config);
   const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
+  const temporal = await connectClient(config, encryptionKey);
   const app = createApp({ sql, temporal, taskQueue: config.temporal.taskQueue, encryptionKey, identityTtlMs: config.identityTtlMs, log: log.error });
   const server = await listen(app, config.http.host, config.http.port);
   log.info('API listening', { url: server.url });

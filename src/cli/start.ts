@@ -76,7 +76,7 @@ try {
 
   worker = await createWorker({ config, sql, encryptionKey });
   const running = worker.run();
-  const client = await connectClient(config);
+  const client = await connectClient(config, encryptionKey);
   const app = createApp({
     sql,
     temporal: client,

@@ -25,6 +25,7 @@ export interface PrivacyRequestSubmission {
   requested_at?: string | null | undefined;
   policy_key: string;
   identity: Identity;
+  requires_erasure_confirmation?: boolean | undefined;
 }
 
 export interface SubmitResult {
@@ -57,6 +58,7 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
           policy_key: policy.key,
           action_types: actionTypes,
           requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
+          requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
         });
         await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
         const input: PrivacyRequestWorkflowInput = { privacyRequestId: id };
@@ -118,6 +120,10 @@ export function toPrivacyRequestResponse(row: PrivacyRequestRow) {
     finished_processing_at: iso(row.finished_processing_at),
     errored_at: iso(row.errored_at),
     canceled_at: iso(row.canceled_at),
+    paused_at: iso(row.paused_at),
+    denial_reason: row.denial_reason,
+    requires_erasure_confirmation: row.requires_erasure_confirmation,
+    erasure_preview: row.erasure_preview,
     stopped_collection_details: row.stopped_collection_details,
     resume_endpoint: resumeEndpoint(row),
   };
