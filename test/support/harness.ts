@@ -12,7 +12,11 @@ import { createApp } from '../../src/api/app.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connect, type Sql } from '../../src/db/client.js';
+import { upsertConnection } from '../../src/db/connections.js';
+import { savePolicy } from '../../src/db/policies.js';
+import type { Policy } from '../../src/domain/policies.js';
 import { registerExample } from '../../src/example/load.js';
+import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/codec.js';
 import { createWorker, workflowsPath, type DsrWorker } from '../../src/worker/index.js';
 import type { PrivacyRequestOutcome } from '../../workflows/definitions.js';
 import { cloneDatabase } from './databases.js';
@@ -28,7 +32,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
   return bundle;
 }
 
@@ -58,6 +62,16 @@ export interface Harness {
   result(privacyRequestId: string): Promise<PrivacyRequestOutcome>;
   /** Submits one request through the API and returns its id. */
   submit(body: Record<string, unknown>): Promise<string>;
+  /** The request as the API shows it. */
+  request(privacyRequestId: string): Promise<Record<string, unknown> & { status: string }>;
+  /** Polls the API until the request has the status. */
+  waitForStatus(privacyRequestId: string, status: string, timeoutMs?: number): Promise<Record<string, unknown> & { status: string }>;
+  /** What the request and its workflow are doing: for messages when a test times out. */
+  diagnose(privacyRequestId: string): Promise<string>;
+  /** Saves a policy (with rules and targets) straight into the database. */
+  savePolicy(policy: Policy): Promise<void>;
+  /** Points the example connection at a fresh copy of the example database, and returns it. */
+  resetTarget(): Promise<Sql>;
   close(): Promise<void>;
 }
 
@@ -65,7 +79,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   quietRuntime();
   const runId = inject('runId');
   const databaseUrl = await cloneDatabase(inject('serviceTemplate'), `${runId}_svc`);
-  const targetUrl = await cloneDatabase(inject('exampleTemplate'), `${runId}_tgt`);
+  const firstTargetUrl = await cloneDatabase(inject('exampleTemplate'), `${runId}_tgt`);
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -74,28 +88,52 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT: '2s',
     DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL: '100ms',
     DSRFLOW_ACTIVITY_MAX_ATTEMPTS: '3',
-    DSRFLOW_EXAMPLE_DATABASE_URL: targetUrl,
+    DSRFLOW_EXAMPLE_DATABASE_URL: firstTargetUrl,
     LOG_LEVEL: 'warn',
     ...options.env,
   };
   const config = loadConfig(env);
+  let targetUrl = firstTargetUrl;
   const encryptionKey = config.encryptionKey!;
   const sql = connect(databaseUrl, { applicationName: 'dsrflow-test' });
-  const target = postgres(targetUrl, { max: 2, onnotice: () => {} });
-  if (options.example !== false) await registerExample(sql, targetUrl, encryptionKey);
+  let target = postgres(targetUrl, { max: 2, onnotice: () => {} });
+  if (options.example !== false) await registerExample(sql, firstTargetUrl, encryptionKey);
 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(encryptionKey) });
   const app = createApp({ sql, temporal: client, taskQueue: config.temporal.taskQueue, encryptionKey, identityTtlMs: config.identityTtlMs });
   const api = await listen(app, '127.0.0.1', 0);
   const workers: DsrWorker[] = [];
   const running: Promise<void>[] = [];
 
+  async function diagnose(id: string): Promise<string> {
+    const lines: string[] = [];
+    const [row] = await sql<{ status: string }[]>`select status from privacy_request where id = ${id}`;
+    lines.push(`status in Postgres: ${row?.status}`);
+    const logs = await sql<{ action_type: string; collection_name: string; status: string; message: string | null }[]>`
+      select action_type, collection_name, status, message from execution_log where privacy_request_id = ${id} order by id desc limit 8`;
+    lines.push(...logs.reverse().map((log) => `  log ${log.action_type} ${log.collection_name} ${log.status} ${log.message ?? ''}`));
+    try {
+      const description = await client.workflow.getHandle(id).describe();
+      lines.push(`workflow ${description.status.name}, history length ${description.historyLength}`);
+      for (const activity of description.raw.pendingActivities ?? []) {
+        lines.push(`  pending activity ${activity.activityType?.name} state ${activity.state} attempt ${activity.attempt} ${activity.lastFailure?.message ?? ''}`);
+      }
+    } catch (error) {
+      lines.push(`describe failed: ${(error as Error).message}`);
+    }
+    return lines.join('\n');
+  }
+
   const harness: Harness = {
     config,
     sql,
-    target,
-    targetUrl,
+    get target() {
+      return target;
+    },
+    get targetUrl() {
+      return targetUrl;
+    },
     client,
     api,
     encryptionKey,
@@ -117,6 +155,38 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       if (response.status !== 200 || json.succeeded.length !== 1) throw new Error(`submit failed: ${response.status} ${JSON.stringify(json)}`);
       return json.succeeded[0]!.id;
     },
+    async request(id) {
+      const response = await harness.fetch(`/api/v1/privacy-request?request_id=${id}`);
+      const body = (await response.json()) as { items: (Record<string, unknown> & { status: string })[] };
+      if (!body.items[0]) throw new Error(`No privacy request ${id}`);
+      return body.items[0];
+    },
+    async waitForStatus(id, status, timeoutMs = 30_000) {
+      let last = '';
+      return eventually<Record<string, unknown> & { status: string }>(
+        async () => {
+          const request = await harness.request(id);
+          last = request.status;
+          return request.status === status ? request : undefined;
+        },
+        { timeoutMs, what: () => `request ${id} to be ${status} (last: ${last || 'unknown'})` },
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await diagnose(id)}`);
+      });
+    },
+    diagnose: (id) => diagnose(id),
+    async savePolicy(policy) {
+      await sql.begin((tx) => savePolicy(tx, policy));
+    },
+    async resetTarget() {
+      targetUrl = await cloneDatabase(inject('exampleTemplate'), `${runId}_tgt`);
+      await target.end();
+      target = postgres(targetUrl, { max: 2, onnotice: () => {} });
+      await sql.begin((tx) =>
+        upsertConnection(tx, { key: 'postgres_example', name: 'Fides example Postgres', connection_type: 'postgres', access: 'write' }, { url: targetUrl }, encryptionKey),
+      );
+      return target;
+    },
     async close() {
       await Promise.allSettled(workers.map((worker) => worker.shutdown()));
       await Promise.allSettled(running);
@@ -130,12 +200,15 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 }
 
 /** Polls until the check returns a value other than undefined, or fails after the timeout. */
-export async function eventually<T>(check: () => Promise<T | undefined>, { timeoutMs = 30_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, intervalMs = 100, what = 'condition' as string | (() => string) } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
@@ -154,3 +227,34 @@ export const CUSTOMER_1_COUNTS: Record<string, number> = {
   employee: 0,
   report: 0,
 };
+
+/** A policy with an access rule over everything and one erasure rule. */
+export function erasurePolicy(key: string, erasure: { targets: string[]; masking_strategy: Record<string, unknown> }, options: Partial<Pick<Policy, 'requires_approval' | 'requires_erasure_confirmation'>> = {}): Policy {
+  return {
+    key,
+    name: key,
+    requires_approval: options.requires_approval ?? false,
+    requires_erasure_confirmation: options.requires_erasure_confirmation ?? false,
+    rules: [
+      { key: 'access_all', name: 'Access all', action_type: 'access', masking_strategy: null, targets: [{ key: 'user', data_category: 'user' }, { key: 'system', data_category: 'system' }] },
+      {
+        key: 'erase',
+        name: 'Erase',
+        action_type: 'erasure',
+        masking_strategy: erasure.masking_strategy as Policy['rules'][number]['masking_strategy'],
+        targets: erasure.targets.map((category, i) => ({ key: `target_${i}`, data_category: category })),
+      },
+    ],
+  };
+}
+
+/** Every row of every table of the example database, for before/after comparisons. */
+export async function snapshotTables(target: Sql): Promise<Record<string, Record<string, unknown>[]>> {
+  const tables = await target<{ table_name: string }[]>`
+    select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`;
+  const snapshot: Record<string, Record<string, unknown>[]> = {};
+  for (const { table_name } of tables) {
+    snapshot[table_name] = await target.unsafe(`select * from public."${table_name}" order by 1, 2`);
+  }
+  return snapshot;
+}

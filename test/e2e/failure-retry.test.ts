@@ -1,0 +1,86 @@
+/**
+ * A target table made unavailable in the middle of a request: the request ends in `error`
+ * naming the collection; once fixed, `retry` finishes it and the collections that had completed
+ * are not queried again.
+ */
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EncryptionCodec, payloadKey } from '../../src/temporal/codec.js';
+import { createHarness, CUSTOMER_1_COUNTS, eventually, type Harness } from '../support/harness.js';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await createHarness();
+  await harness.startWorker();
+});
+afterAll(() => harness?.close());
+
+/** How many times the workflow scheduled accessCollection for each collection, from Temporal's own history. */
+async function scheduledAccess(id: string): Promise<Record<string, number>> {
+  const history = await harness.handle(id).fetchHistory();
+  const counts: Record<string, number> = {};
+  const codec = new EncryptionCodec([payloadKey(harness.encryptionKey)]);
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED || scheduled?.activityType?.name !== 'accessCollection') continue;
+    const [payload] = await codec.decode(scheduled.input!.payloads!);
+    const { collection } = JSON.parse(Buffer.from(payload!.data!).toString()) as { collection: string };
+    const name = collection.split(':')[1]!;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+it('ends in error naming the collection, and retry finishes without re-running completed collections', async () => {
+  // Hold the request at its first collection while the login table disappears.
+  const lock = await harness.target.reserve();
+  await lock`begin`;
+  await lock`lock table customer in access exclusive mode`;
+  const id = await harness.submit({ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } });
+  await eventually(
+    async () => ((await harness.target`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%"customer"%'`).length ? true : undefined),
+    { what: 'the customer query to wait' },
+  );
+  await harness.target`alter table login rename to login_gone`;
+  await lock`rollback`;
+  lock.release();
+
+  const failed = await harness.waitForStatus(id, 'error');
+  expect(failed.stopped_collection_details).toEqual({ step: 'access', collection: 'postgres_example_test_dataset:login', action_needed: null });
+  expect(failed.resume_endpoint).toBe(`/privacy-request/${id}/retry`);
+  expect(failed.errored_at).toEqual(expect.any(String));
+  const [error] = await harness.sql<{ message: string }[]>`select message from execution_log where privacy_request_id = ${id} and status = 'error'`;
+  expect(error!.message).toBe('not_found: relation "public.login" does not exist');
+  // Not found is not transient: one attempt, no retries.
+  expect(await harness.sql`select 1 from execution_log where privacy_request_id = ${id} and status = 'retrying'`).toHaveLength(0);
+
+  const completedBefore = (await harness.sql<{ collection_name: string }[]>`
+    select collection_name from execution_log where privacy_request_id = ${id} and status = 'complete'`).map((row) => row.collection_name);
+  expect(completedBefore).toContain('customer');
+  expect(completedBefore).not.toContain('login');
+
+  await harness.target`alter table login_gone rename to login`;
+  const retried = await harness.postJson(`/api/v1/privacy-request/${id}/retry`, { user_id: 'ops@shop.example' });
+  expect(retried.status).toBe(200);
+  expect(((await retried.json()) as { status: string }).status).toBe('in_processing');
+  expect(await harness.result(id)).toEqual({ status: 'complete' });
+
+  // Temporal scheduled each completed collection once, and login twice (the failed run and the retry).
+  const scheduled = await scheduledAccess(id);
+  for (const name of completedBefore) expect(scheduled[name], name).toBe(1);
+  expect(scheduled.login).toBe(2);
+  expect(Object.keys(scheduled).sort()).toEqual(Object.keys(CUSTOMER_1_COUNTS).sort());
+
+  const stored = await harness.sql<{ collection_name: string; count: number }[]>`
+    select collection_name, count(*)::int as count from access_result where privacy_request_id = ${id} group by 1`;
+  expect(Object.fromEntries(Object.keys(CUSTOMER_1_COUNTS).map((name) => [name, stored.find((row) => row.collection_name === name)?.count ?? 0]))).toEqual(CUSTOMER_1_COUNTS);
+  const loginLog = await harness.sql<{ status: string }[]>`select status from execution_log where privacy_request_id = ${id} and collection_name = 'login' order by id`;
+  expect(loginLog.map((row) => row.status)).toEqual(['in_processing', 'error', 'in_processing', 'complete']);
+  const audit = await harness.sql<{ action: string; user_id: string }[]>`select action, user_id from audit_log where privacy_request_id = ${id} order by id`;
+  expect(audit).toEqual([
+    { action: 'approved', user_id: 'system' },
+    { action: 'error', user_id: 'system' },
+    { action: 'retried', user_id: 'ops@shop.example' },
+    { action: 'finished', user_id: 'system' },
+  ]);
+});
