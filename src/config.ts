@@ -99,8 +99,10 @@ const environmentSchema = z.object({
   DSRFLOW_MANUAL_DEADLINE_ACTION: z.enum(['skip', 'wait'], { error: 'expected skip or wait' }).default('wait'),
   /** History events after which a long request continues as new (Temporal's hard limit is 51,200). */
   DSRFLOW_HISTORY_EVENT_LIMIT: integer(10_000, 50, 50_000),
-  /** Origins allowed to call the codec endpoint (the Temporal Web UI), comma-separated. */
-  DSRFLOW_CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
+  /** Serve /codec (decrypts payloads for the Temporal Web UI). Default: on, except in production. */
+  DSRFLOW_CODEC_ENDPOINT: z.enum(['true', 'false'], { error: 'expected true or false' }).optional(),
+  /** Origins allowed to call the codec endpoint, comma-separated; default: the dev server's Web UI. */
+  DSRFLOW_CODEC_CORS_ORIGINS: z.string().optional(),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -135,7 +137,8 @@ export interface Config {
   manualDeadlineMs: number;
   manualDeadlineAction: 'skip' | 'wait';
   historyEventLimit: number;
-  codecCorsOrigins: string[];
+  /** Undefined when the codec endpoint is off. */
+  codecEndpoint: { origins: string[] } | undefined;
   exampleDatabaseUrl: string;
   logLevel: Environment['LOG_LEVEL'];
   production: boolean;
@@ -184,7 +187,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     manualDeadlineMs: e.DSRFLOW_MANUAL_DEADLINE,
     manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,
     historyEventLimit: e.DSRFLOW_HISTORY_EVENT_LIMIT,
-    codecCorsOrigins: e.DSRFLOW_CODEC_CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    codecEndpoint:
+      (e.DSRFLOW_CODEC_ENDPOINT ?? (production ? 'false' : 'true')) === 'true'
+        ? {
+            origins: (e.DSRFLOW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT},http://localhost:${e.TEMPORAL_UI_PORT}`)
+              .split(',')
+              .map((origin) => origin.trim())
+              .filter(Boolean),
+          }
+        : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     production,

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { codecRoutes } from './codec.js';
 import { connectionRoutes } from './connections.js';
 import { datasetRoutes } from './datasets.js';
 import { docsRoutes } from './docs.js';
@@ -23,6 +24,8 @@ export interface ApiDeps {
   log?: (message: string, fields?: Record<string, unknown>) => void;
   /** Configuration changes are logged at info (keys only, never secrets). */
   logger?: Logger;
+  /** Serve /codec for the Temporal Web UI, callable from these browser origins. */
+  codec?: { origins: string[] };
 }
 
 export function createApp(deps: ApiDeps) {
@@ -40,6 +43,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/api/v1', datasetRoutes(deps));
   app.route('/api/v1', policyRoutes(deps));
   app.route('/docs', docsRoutes());
+  if (deps.codec) app.route('/codec', codecRoutes({ encryptionKey: deps.encryptionKey, origins: deps.codec.origins }));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -13,7 +13,16 @@ try {
   const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
   const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   const temporal = await connectClient(config, encryptionKey);
-  const app = createApp({ sql, temporal, taskQueue: config.temporal.taskQueue, encryptionKey, identityTtlMs: config.identityTtlMs, log: log.error });
+  const app = createApp({
+    sql,
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    encryptionKey,
+    identityTtlMs: config.identityTtlMs,
+    logger: log,
+    log: log.error,
+    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
+  });
   const server = await listen(app, config.http.host, config.http.port);
   log.info('API listening', { url: server.url });
   onShutdown(async () => {

@@ -43,6 +43,8 @@ async function provisionTemporal(config: Config): Promise<{ devServer?: DevServe
     uiPort: config.temporal.uiPort,
     dbFilename: resolve(config.dataDir, 'temporal.sqlite'),
     namespace: config.temporal.namespace,
+    // The UI asks the API to decrypt payloads (they are encrypted by dsrflow's codec).
+    ...(config.codecEndpoint ? { codecEndpoint: `http://${config.http.host}:${config.http.port}/codec` } : {}),
   });
   return { devServer, uiUrl: devServer.uiUrl };
 }
@@ -83,6 +85,7 @@ try {
     taskQueue: config.temporal.taskQueue,
     encryptionKey,
     identityTtlMs: config.identityTtlMs,
+    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
     log: (message, fields) => console.error(message, fields ?? {}),
   });
   server = await listen(app, config.http.host, config.http.port);

@@ -101,7 +101,14 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(encryptionKey) });
-  const app = createApp({ sql, temporal: client, taskQueue: config.temporal.taskQueue, encryptionKey, identityTtlMs: config.identityTtlMs });
+  const app = createApp({
+    sql,
+    temporal: client,
+    taskQueue: config.temporal.taskQueue,
+    encryptionKey,
+    identityTtlMs: config.identityTtlMs,
+    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
+  });
   const api = await listen(app, '127.0.0.1', 0);
   const workers: DsrWorker[] = [];
   const running: Promise<void>[] = [];

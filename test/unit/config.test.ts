@@ -41,6 +41,16 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'x', TEMPORAL_UI_PORT: 'y' })).toThrow(/^(?=[\s\S]*\n  PORT: )(?=[\s\S]*\n  TEMPORAL_UI_PORT: )/);
   });
 
+  it('serves the codec endpoint for the dev server UI, and not in production unless asked', () => {
+    expect(loadConfig({}).codecEndpoint).toEqual({ origins: ['http://127.0.0.1:8233', 'http://localhost:8233'] });
+    expect(loadConfig({ TEMPORAL_UI_PORT: '9233' }).codecEndpoint!.origins).toContain('http://localhost:9233');
+    const key = Buffer.alloc(32, 1).toString('base64');
+    expect(loadConfig({ NODE_ENV: 'production', DSRFLOW_ENCRYPTION_KEY: key }).codecEndpoint).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'production', DSRFLOW_ENCRYPTION_KEY: key, DSRFLOW_CODEC_ENDPOINT: 'true', DSRFLOW_CODEC_CORS_ORIGINS: 'https://temporal.example' }).codecEndpoint).toEqual({
+      origins: ['https://temporal.example'],
+    });
+  });
+
   it('requires an encryption key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DSRFLOW_ENCRYPTION_KEY: required when NODE_ENV=production/);
   });
