@@ -1,0 +1,46 @@
+/**
+ * Independent collections run side by side, never more at once than DSRFLOW_COLLECTION_CONCURRENCY.
+ * Measured from Temporal's history (scheduled versus finished activities), not from timing.
+ */
+import proto from '@temporalio/proto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createHarness, CUSTOMER_1_COUNTS, type Harness } from '../support/harness.js';
+
+const { EventType } = proto.temporal.api.enums.v1;
+const harnesses: Harness[] = [];
+afterAll(async () => {
+  for (const harness of harnesses) await harness.close();
+});
+
+/** The most collection activities the workflow had in flight at once. */
+async function maxInFlight(harness: Harness, id: string): Promise<number> {
+  const history = await harness.handle(id).fetchHistory();
+  const collectionActivities = new Set<string>();
+  let inFlight = 0;
+  let max = 0;
+  for (const event of history.events ?? []) {
+    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && event.activityTaskScheduledEventAttributes?.activityType?.name === 'accessCollection') {
+      collectionActivities.add(String(event.eventId));
+      max = Math.max(max, (inFlight += 1));
+    }
+    const finished = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+    if (finished && collectionActivities.has(String(finished.scheduledEventId))) inFlight -= 1;
+  }
+  return max;
+}
+
+describe.each([
+  { limit: '1', expectMax: (max: number) => expect(max).toBe(1) },
+  { limit: '8', expectMax: (max: number) => expect(max).toBeGreaterThanOrEqual(4) },
+])('with DSRFLOW_COLLECTION_CONCURRENCY=$limit', ({ limit, expectMax }) => {
+  it('keeps collections in flight within the limit and still finds everything', async () => {
+    const harness = await createHarness({ env: { DSRFLOW_COLLECTION_CONCURRENCY: limit } });
+    harnesses.push(harness);
+    await harness.startWorker();
+    const id = await harness.submit({ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } });
+    expect(await harness.result(id)).toEqual({ status: 'complete' });
+    expectMax(await maxInFlight(harness, id));
+    const [count] = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
+    expect(count!.count).toBe(Object.values(CUSTOMER_1_COUNTS).reduce((sum, n) => sum + n, 0));
+  });
+});
