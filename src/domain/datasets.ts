@@ -9,6 +9,7 @@
  */
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
+import { maskingStrategySchema } from './masking.js';
 import { formatPath, issueMessage } from './messages.js';
 
 /** fideslang's FidesKey: letters, digits and `_ . < > -`. */
@@ -23,10 +24,8 @@ const dataType = z
     message: `must be one of ${DATA_TYPES.join(', ')} (optionally followed by [])`,
   });
 
-export const maskingStrategySchema = z.object({
-  strategy: z.string().min(1, 'must not be empty'),
-  configuration: z.record(z.string(), z.unknown()).optional(),
-});
+/** Strategies are validated strictly (each with its own configuration keys), in datasets and rules alike. */
+export { maskingStrategySchema };
 export type MaskingStrategyConfig = z.infer<typeof maskingStrategySchema>;
 
 export const referenceSchema = z.object({

@@ -94,7 +94,7 @@ const expected: Record<string, string[]> = {
   'invalid-yaml.yml': ['invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (line 9)'],
   'meta-wrong-types.yml': [
     'dataset shop, collection customer: fides_meta.skip_processing: expected boolean, received string (line 7)',
-    'dataset shop, collection customer: fides_meta.masking_strategy_override.strategy: is required (line 9)',
+    'dataset shop, collection customer: fides_meta.masking_strategy_override.strategy: must be one of null_rewrite, string_rewrite, hash, hmac, random_string_rewrite, aes_encrypt, delete (line 9)',
     'dataset shop, collection customer, field email: fides_meta: expected object, received string (line 12)',
     'dataset shop, collection customer, field id: fides_meta.primary_key: expected boolean, received number (line 15)',
     'dataset shop, collection customer, field id: fides_meta.identity: must not be empty (line 16)',

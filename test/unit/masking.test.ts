@@ -295,9 +295,9 @@ describe('strategy for a field', () => {
   });
 
   it('names the field when its override is invalid, and the rule when the rule is', () => {
-    const broken: DatasetField = { name: 'name', fides_meta: { masking_strategy_override: { strategy: 'string_rewrite', configuration: {} } } };
+    const broken = { name: 'name', fides_meta: { masking_strategy_override: { strategy: 'string_rewrite', configuration: {} } } } as unknown as DatasetField;
     expect(() => strategyForField(hash, broken)).toThrow('field name: fides_meta.masking_strategy_override: configuration.rewrite_value: is required');
-    expect(() => strategyForField({ strategy: 'scramble' }, plain)).toThrow(/^masking_strategy: strategy: must be one of null_rewrite/);
+    expect(() => strategyForField({ strategy: 'scramble' } as never, plain)).toThrow(/^masking_strategy: strategy: must be one of null_rewrite/);
   });
 
   it('masks the example dataset fields: the override of employee.name, the length of customer.name', async () => {
