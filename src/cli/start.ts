@@ -16,7 +16,7 @@ import { listen, type ApiServer } from '../api/server.js';
 import { loadConfigOrExit, temporalAddress, type Config } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
 import type { Sql } from '../db/client.js';
-import { DEFAULT_ACCESS_POLICY_KEY, loadExampleDatabase, registerExample } from '../example/load.js';
+import { DEFAULT_ACCESS_POLICY_KEY, EXAMPLE_ERASURE_POLICY_KEY, loadExampleDatabase, registerExample } from '../example/load.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectClient } from '../temporal/client.js';
 import { startDevServer, temporalAnswers, type DevServer } from '../temporal/dev-server.js';
@@ -74,7 +74,7 @@ try {
 
   await loadExampleDatabase(config.exampleDatabaseUrl);
   await registerExample(sql, config.exampleDatabaseUrl, encryptionKey);
-  say(`Example: Fides sample data in ${redactUrl(config.exampleDatabaseUrl)}, connection postgres_example, policy ${DEFAULT_ACCESS_POLICY_KEY}`);
+  say(`Example: Fides sample data in ${redactUrl(config.exampleDatabaseUrl)}, connection postgres_example, policies ${DEFAULT_ACCESS_POLICY_KEY} and ${EXAMPLE_ERASURE_POLICY_KEY}`);
 
   worker = await createWorker({ config, sql, encryptionKey });
   const running = worker.run();
@@ -92,7 +92,7 @@ try {
 
   say('');
   say(`dsrflow is running.`);
-  say(`  API          ${server.url}  (health: ${server.url}/health, OpenAPI: ${server.url}/openapi.json)`);
+  say(`  API          ${server.url}  (docs: ${server.url}/docs, health: ${server.url}/health)`);
   if (temporal.uiUrl) say(`  Temporal UI  ${temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
   say(`  Try:         curl -s -X POST ${server.url}/api/v1/privacy-request -H 'content-type: application/json' \\`);
   say(`                 -d '[{"policy_key":"${DEFAULT_ACCESS_POLICY_KEY}","identity":{"email":"customer-1@example.com"}}]'`);

@@ -36,6 +36,26 @@ export const defaultAccessPolicy: Policy = {
   ],
 };
 
+export const EXAMPLE_ERASURE_POLICY_KEY = 'example_erasure_policy';
+
+/** Erases names (null) after showing what would change and waiting for a person to confirm. */
+export const exampleErasurePolicy: Policy = {
+  key: EXAMPLE_ERASURE_POLICY_KEY,
+  name: 'Example erasure policy: names, after confirmation',
+  requires_approval: false,
+  requires_erasure_confirmation: true,
+  rules: [
+    { ...defaultAccessPolicy.rules[0]!, key: 'access_before_erasure' },
+    {
+      key: 'erase_names',
+      name: 'Erase names',
+      action_type: 'erasure',
+      masking_strategy: { strategy: 'null_rewrite' },
+      targets: [{ key: 'names', data_category: 'user.name' }],
+    },
+  ],
+};
+
 export async function exampleDataset() {
   return parseDatasetYaml(await readFile(`${EXAMPLE_DIR}/postgres_example_test_dataset.yml`, 'utf8'));
 }
@@ -54,12 +74,13 @@ export async function loadExampleDatabase(url: string): Promise<void> {
   }
 }
 
-/** Registers the example connection, dataset and default access policy in dsrflow's database. */
+/** Registers the example connection, dataset, default access policy and an erasure policy in dsrflow's database. */
 export async function registerExample(sql: Sql, exampleUrl: string, encryptionKey: Buffer, connectionKey = EXAMPLE_CONNECTION_KEY): Promise<void> {
   const [dataset] = await exampleDataset();
   await sql.begin(async (tx) => {
     await upsertConnection(tx, { key: connectionKey, name: 'Fides example Postgres', connection_type: 'postgres', access: 'write' }, { url: exampleUrl }, encryptionKey);
     await upsertDataset(tx, connectionKey, dataset!);
     await savePolicy(tx, defaultAccessPolicy);
+    await savePolicy(tx, exampleErasurePolicy);
   });
 }

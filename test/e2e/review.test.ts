@@ -4,7 +4,9 @@
  * API calls, and a rejected one changes nothing but leaves an audit row saying why.
  */
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultAccessPolicy } from '../../src/example/load.js';
 import { signals } from '../../workflows/definitions.js';
 import { createHarness, eventually, type Harness } from '../support/harness.js';
@@ -95,6 +97,15 @@ describe('signals sent straight to Temporal', () => {
     await handle.signal(signals.approve, { reviewer: 'alice@shop.example' });
     expect(await harness.result(id)).toEqual({ status: 'complete' });
     expect((await audit(id)).map((row) => row.action)).toEqual(['action_rejected', 'action_rejected', 'approved', 'finished']);
+  });
+
+  it('work from the Temporal CLI, as the README shows', async () => {
+    const id = await harness.submit({ policy_key: 'reviewed_access', identity });
+    await promisify(execFile)(inject('temporalCliPath'), [
+      'workflow', 'signal', '--address', harness.env.TEMPORAL_ADDRESS!, '--workflow-id', id, '--name', 'approve', '--input', '{"reviewer": "cli@shop.example"}',
+    ]);
+    expect(await harness.result(id)).toEqual({ status: 'complete' });
+    expect((await audit(id))[0]).toEqual({ action: 'approved', user_id: 'cli@shop.example', message: null });
   });
 
   it('refuse approval of a request that needs none', async () => {
