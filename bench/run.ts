@@ -37,7 +37,8 @@ Run \`npm run bench -- NAME\` to refresh one section.
 /** Every benchmark, in the order `npm run bench` runs them. */
 async function registry(): Promise<Benchmark[]> {
   const { planner } = await import('./planner.js');
-  return [planner];
+  const { longRequest } = await import('./long-request.js');
+  return [planner, longRequest];
 }
 
 async function machine(): Promise<string> {

@@ -1,11 +1,28 @@
 /** What the execution steps need: the service database, the connectors, the encryption key. */
 import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { Sql } from '../db/client.js';
+import type { PlanSnapshot } from '../db/plans.js';
 
 export interface ExecutionContext {
   sql: Sql;
   connectors: ConnectorRegistry;
   encryptionKey: Buffer;
+  /**
+   * Plan snapshots by request id. A snapshot never changes once stored, and a large request's
+   * is megabytes of JSON that every collection step needs: the worker keeps the recent ones.
+   */
+  snapshots?: Map<string, PlanSnapshot>;
+}
+
+const SNAPSHOTS_KEPT = 32;
+
+/** Remembers a snapshot, forgetting the least recently used beyond the limit. */
+export function rememberSnapshot(context: ExecutionContext, privacyRequestId: string, snapshot: PlanSnapshot): void {
+  const cache = context.snapshots;
+  if (!cache) return;
+  cache.delete(privacyRequestId);
+  cache.set(privacyRequestId, snapshot);
+  while (cache.size > SNAPSHOTS_KEPT) cache.delete(cache.keys().next().value!);
 }
 
 /** The request is not (yet) in the database: the API commits it right after starting the workflow. */

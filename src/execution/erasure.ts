@@ -12,8 +12,7 @@ import { maskValue, MaskingError } from '../domain/masking.js';
 import { eventKey } from '../../workflows/definitions.js';
 import { logEntry, logStart, type CollectionStep } from './access.js';
 import { ConfigurationError, type ExecutionContext } from './context.js';
-import { plannedStep, type PlannedStep } from './inputs.js';
-import { getSnapshot } from '../db/plans.js';
+import { plannedStep, snapshotOf, type PlannedStep } from './inputs.js';
 
 export function planFor(step: PlannedStep): ErasurePlan {
   try {
@@ -81,7 +80,7 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
 
 /** Per collection, how many rows erasure would change: what a person confirms before anything is masked. */
 export async function previewErasure(context: ExecutionContext, privacyRequestId: string): Promise<Record<string, number>> {
-  const snapshot = await getSnapshot(context.sql, privacyRequestId);
+  const snapshot = await snapshotOf(context, privacyRequestId);
   if (!snapshot) throw new ConfigurationError(`Privacy request ${privacyRequestId} has no plan`);
   const counted = await context.sql<{ dataset_name: string; collection_name: string; count: number }[]>`
     select dataset_name, collection_name, count(*)::int as count from access_result where privacy_request_id = ${privacyRequestId} group by 1, 2`;

@@ -8,7 +8,7 @@ import { getSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { readIdentities } from '../db/privacy-requests.js';
 import type { DatasetCollection } from '../domain/datasets.js';
 import { splitCollectionKey, type CollectionKey, type PlannedCollection } from '../domain/graph.js';
-import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
+import { ConfigurationError, PrivacyRequestNotFound, rememberSnapshot, type ExecutionContext } from './context.js';
 
 export interface PlannedStep {
   snapshot: PlanSnapshot;
@@ -18,9 +18,21 @@ export interface PlannedStep {
   collection: string;
 }
 
+/** The request's plan snapshot, from the worker's cache when it has it. */
+export async function snapshotOf(context: ExecutionContext, privacyRequestId: string): Promise<PlanSnapshot | undefined> {
+  const cached = context.snapshots?.get(privacyRequestId);
+  if (cached) {
+    rememberSnapshot(context, privacyRequestId, cached);
+    return cached;
+  }
+  const snapshot = await getSnapshot(context.sql, privacyRequestId);
+  if (snapshot) rememberSnapshot(context, privacyRequestId, snapshot);
+  return snapshot;
+}
+
 /** The snapshot's view of one collection of a request. */
 export async function plannedStep(context: ExecutionContext, privacyRequestId: string, key: CollectionKey): Promise<PlannedStep> {
-  const snapshot = await getSnapshot(context.sql, privacyRequestId);
+  const snapshot = await snapshotOf(context, privacyRequestId);
   if (!snapshot) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} has no plan`);
   const node = snapshot.plan.collections.find((candidate) => candidate.key === key);
   const { dataset, collection } = splitCollectionKey(key);

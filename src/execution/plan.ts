@@ -5,12 +5,13 @@
  */
 import { connectionTypes } from '../db/connections.js';
 import { datasetsOfEnabledConnections } from '../db/datasets.js';
-import { getSnapshot, saveSnapshot, type PlanSnapshot } from '../db/plans.js';
+import { saveSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { getPolicy } from '../db/policies.js';
 import { getPrivacyRequest, identityNames } from '../db/privacy-requests.js';
 import { planTraversal, PlanningError, splitCollectionKey, type CollectionKey } from '../domain/graph.js';
 import { policyActionTypes, type ActionType } from '../domain/policies.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
+import { snapshotOf } from './inputs.js';
 
 /** What the workflow needs to orchestrate: keys, dependencies and field names, never data. */
 export interface PlannedRequest {
@@ -56,7 +57,7 @@ export async function planPrivacyRequest(context: ExecutionContext, privacyReque
   const { sql } = context;
   const request = await getPrivacyRequest(sql, privacyRequestId);
   if (!request) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} is not in the database`);
-  const existing = await getSnapshot(sql, privacyRequestId);
+  const existing = await snapshotOf(context, privacyRequestId);
   if (existing) return summarize(context, existing, request.requires_erasure_confirmation);
 
   const policy = await getPolicy(sql, request.policy_key);

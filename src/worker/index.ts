@@ -46,7 +46,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   }
   const connectors = new ConnectorRegistry(sql, encryptionKey);
   const activities = createActivities(
-    { sql, connectors, encryptionKey },
+    { sql, connectors, encryptionKey, snapshots: new Map() },
     {
       startToCloseTimeoutMs: config.activity.startToCloseTimeoutMs,
       heartbeatTimeoutMs: config.activity.heartbeatTimeoutMs,
