@@ -34,6 +34,10 @@ export class PostgresConnector implements Connector {
       max: options.max ?? 4,
       onnotice: () => {},
       connect_timeout: 10,
+      // Fail at once when the store is unreachable: Temporal's retry policy paces the retries
+      // (and records them); postgres.js's own reconnect backoff would stack seconds of waiting
+      // inside one attempt.
+      backoff: () => 0,
       connection: { application_name: options.applicationName ?? 'dsrflow-connector' },
       types: { int8: { to: 20, from: [20], serialize: String, parse: exactNumber } },
     };

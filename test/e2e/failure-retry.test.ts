@@ -5,7 +5,9 @@
  */
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { upsertConnection } from '../../src/db/connections.js';
 import { EncryptionCodec, payloadKey } from '../../src/temporal/codec.js';
+import { freePort } from '../../src/temporal/dev-server.js';
 import { createHarness, CUSTOMER_1_COUNTS, eventually, type Harness } from '../support/harness.js';
 
 let harness: Harness;
@@ -83,4 +85,31 @@ it('ends in error naming the collection, and retry finishes without re-running c
     { action: 'retried', user_id: 'ops@shop.example' },
     { action: 'finished', user_id: 'system' },
   ]);
+});
+
+it('retries a transient failure with backoff up to the limit, then waits; retry finishes once the store is back', async () => {
+  const closedPort = await freePort();
+  await upsertConnection(
+    harness.sql,
+    { key: 'postgres_example', name: 'Fides example Postgres', connection_type: 'postgres', access: 'write' },
+    { url: `postgres://postgres@127.0.0.1:${closedPort}/nowhere` },
+    harness.encryptionKey,
+  );
+  const id = await harness.submit({ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } });
+  const failed = await harness.waitForStatus(id, 'error');
+  expect(failed.stopped_collection_details).toMatchObject({ step: 'access', collection: 'postgres_example_test_dataset:customer' });
+  const customer = await harness.sql<{ status: string; message: string; created_at: Date }[]>`
+    select status, message, created_at from execution_log where privacy_request_id = ${id} and collection_name = 'customer' order by id`;
+  // Three attempts (DSRFLOW_ACTIVITY_MAX_ATTEMPTS=3 here): two retries, each logged, then the error.
+  expect(customer.map((row) => row.status)).toEqual(['in_processing', 'retrying', 'retrying', 'error']);
+  expect(customer.at(-1)!.message).toMatch(/^server: .*ECONNREFUSED/);
+  // Backoff: the second wait (200 ms) is longer than the first (100 ms).
+  const [, first, second] = customer.map((row) => row.created_at.getTime());
+  expect(second! - first!).toBeGreaterThanOrEqual(150);
+
+  await harness.resetTarget(); // the store is back
+  expect((await harness.postJson(`/api/v1/privacy-request/${id}/retry`, {})).status).toBe(200);
+  expect(await harness.result(id)).toEqual({ status: 'complete' });
+  const [count] = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
+  expect(count!.count).toBe(Object.values(CUSTOMER_1_COUNTS).reduce((sum, n) => sum + n, 0));
 });
