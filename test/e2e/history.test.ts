@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import proto from '@temporalio/proto';
+import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { upsertConnection } from '../../src/db/connections.js';
 import { upsertDataset } from '../../src/db/datasets.js';
@@ -22,8 +23,12 @@ async function historyBytes(harness: Harness, workflowId: string, runId?: string
 }
 
 describe('the Temporal history of a finished request', () => {
-  it('holds no identity value and no row data in plain text', async () => {
-    const harness = await createHarness();
+  it('holds no identity value and no row data in plain text, and neither do the log lines', async () => {
+    // Every log line of the worker (SDK, workflow, activities), at the most detailed level.
+    const logLines: string[] = [];
+    const harness = await createHarness({
+      runtimeLogger: new DefaultLogger('TRACE', ({ level, message, meta }) => void logLines.push(`${level} ${message} ${JSON.stringify(meta ?? {}, (_key, value) => (typeof value === 'bigint' ? String(value) : value))}`)),
+    });
     harnesses.push(harness);
     const [dataset] = parseDatasetYaml(await readFile(new URL('../fixtures/manual_dataset.yml', import.meta.url), 'utf8'));
     await upsertConnection(harness.sql, { key: 'filing_cabinet', connection_type: 'manual', access: 'write' }, {}, harness.encryptionKey);
@@ -56,6 +61,9 @@ describe('the Temporal history of a finished request', () => {
       'customer-1-alt@example.com',
     ];
     for (const secret of secrets) expect(history.includes(Buffer.from(secret)), secret).toBe(false);
+    // The logs saw the whole request, and none of its personal data.
+    expect(logLines.some((line) => line.includes(id))).toBe(true);
+    for (const secret of secrets) expect(logLines.filter((line) => line.includes(secret)), secret).toEqual([]);
     // The history is encrypted rather than empty: the codec's marker is there, and so are the ids.
     expect(history.includes(Buffer.from('binary/encrypted'))).toBe(true);
     expect(history.includes(Buffer.from(id))).toBe(true);

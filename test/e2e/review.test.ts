@@ -81,6 +81,26 @@ describe('a policy that requires approval', () => {
   });
 });
 
+describe('configuration that requires approval for every request', () => {
+  it('holds a request whose policy needs no review until it is approved', async () => {
+    const strict = await createHarness({ env: { DSRFLOW_REQUIRE_APPROVAL: 'true' } });
+    try {
+      await strict.startWorker();
+      const id = await strict.submit({ policy_key: 'default_access_policy', identity });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await strict.request(id)).status).toBe('pending');
+      await strict.fetch('/api/v1/privacy-request/administrate/approve', {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ request_ids: [id], reviewer: 'alice@shop.example' }),
+      });
+      expect(await strict.result(id)).toEqual({ status: 'complete' });
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('signals sent straight to Temporal', () => {
   it('are validated like the API: a bad one leaves an audit row and changes nothing, a good one takes effect', async () => {
     const id = await harness.submit({ policy_key: 'reviewed_access', identity });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { createApp } from '../../src/api/app.js';
@@ -22,10 +22,11 @@ import type { PrivacyRequestOutcome } from '../../workflows/definitions.js';
 import { cloneDatabase } from './databases.js';
 
 let runtimeInstalled = false;
-function quietRuntime() {
+/** The Temporal runtime logs warnings only, unless the first harness of the file brings its own logger. */
+function quietRuntime(logger?: Logger) {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: logger ?? new DefaultLogger('WARN') });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -41,6 +42,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Register the Fides example connection, dataset and default access policy (default true). */
   example?: boolean;
+  /** The Temporal runtime's logger (workflow, activity and SDK logs), when this is the file's first harness. */
+  runtimeLogger?: Logger;
 }
 
 export interface Harness {
@@ -76,7 +79,7 @@ export interface Harness {
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  quietRuntime();
+  quietRuntime(options.runtimeLogger);
   const runId = inject('runId');
   const databaseUrl = await cloneDatabase(inject('serviceTemplate'), `${runId}_svc`);
   const firstTargetUrl = await cloneDatabase(inject('exampleTemplate'), `${runId}_tgt`);
