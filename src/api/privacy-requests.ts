@@ -1,9 +1,7 @@
-/** `/api/v1/privacy-request`: submit requests, list them, read their execution log. */
+/** `/api/v1/privacy-request`: submit requests and act on them (listing and logs: reporting.ts). */
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ZodType } from 'zod';
-import { listExecutionLogs } from '../db/execution-log.js';
-import { getPrivacyRequest, listPrivacyRequests } from '../db/privacy-requests.js';
 import type { ActionName, ActionPayload } from '../domain/actions.js';
 import { performAction } from '../service/actions.js';
 import { loadPolicies, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
@@ -20,17 +18,11 @@ import {
   BulkCreateResponseSchema,
   ErrorSchema,
   errorResponses,
-  ExecutionLogSchema,
-  pageOf,
-  pageQuery,
   PrivacyRequestCreateListSchema,
   PrivacyRequestIdParam,
-  PrivacyRequestListQuery,
   PrivacyRequestSchema,
 } from './schemas.js';
 import { newRouter } from './types.js';
-
-const pages = (total: number, size: number) => Math.ceil(total / size);
 
 const createPrivacyRequests = createRoute({
   method: 'post',
@@ -44,31 +36,6 @@ const createPrivacyRequests = createRoute({
   responses: {
     200: { description: 'Per request: succeeded or failed', content: { 'application/json': { schema: BulkCreateResponseSchema } } },
     ...errorResponses,
-  },
-});
-
-const listRoute = createRoute({
-  method: 'get',
-  path: '/privacy-request',
-  tags: ['Privacy requests'],
-  summary: 'List privacy requests, newest first',
-  request: { query: PrivacyRequestListQuery },
-  responses: {
-    200: { description: 'A page of privacy requests', content: { 'application/json': { schema: pageOf(PrivacyRequestSchema, 'PrivacyRequestPage') } } },
-    422: errorResponses[422],
-  },
-});
-
-const logRoute = createRoute({
-  method: 'get',
-  path: '/privacy-request/{privacy_request_id}/log',
-  tags: ['Privacy requests'],
-  summary: "A privacy request's execution log, oldest first",
-  request: { params: PrivacyRequestIdParam, query: PrivacyRequestListQuery.pick({ page: true, size: true }).extend(pageQuery) },
-  responses: {
-    200: { description: 'A page of execution log entries', content: { 'application/json': { schema: pageOf(ExecutionLogSchema, 'ExecutionLogPage') } } },
-    404: { description: 'No such privacy request', content: { 'application/json': { schema: ErrorSchema } } },
-    422: errorResponses[422],
   },
 });
 
@@ -143,38 +110,6 @@ export function privacyRequestRoutes(deps: SubmitDeps) {
       if (unknown.length) return respondValidationError(c, unknown);
       const result = await submitPrivacyRequests(deps, submissions, policies);
       return c.json({ succeeded: result.succeeded.map(toPrivacyRequestResponse), failed: result.failed }, 200);
-    })
-    .openapi(listRoute, async (c) => {
-      const query = c.req.valid('query');
-      const { items, total } = await listPrivacyRequests(deps.sql, query, query.page, query.size);
-      return c.json({ items: items.map(toPrivacyRequestResponse), total, page: query.page, size: query.size, pages: pages(total, query.size) }, 200);
-    })
-    .openapi(logRoute, async (c) => {
-      const { privacy_request_id: id } = c.req.valid('param');
-      const { page, size } = c.req.valid('query');
-      if (!(await getPrivacyRequest(deps.sql, id))) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
-      const { items, total } = await listExecutionLogs(deps.sql, id, page, size);
-      return c.json(
-        {
-          items: items.map((row) => ({
-            id: row.id,
-            connection_key: row.connection_key,
-            dataset_name: row.dataset_name,
-            collection_name: row.collection_name,
-            action_type: row.action_type,
-            status: row.status,
-            message: row.message,
-            fields_affected: row.fields_affected,
-            row_count: row.row_count,
-            updated_at: row.created_at.toISOString(),
-          })),
-          total,
-          page,
-          size,
-          pages: pages(total, size),
-        },
-        200,
-      );
     })
     .openapi(approveRoute, async (c) => {
       const { request_ids, ...payload } = c.req.valid('json');

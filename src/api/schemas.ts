@@ -116,28 +116,6 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
 export const repeated = <T extends z.ZodTypeAny>(item: T) =>
   z.preprocess((value) => (value === undefined || Array.isArray(value) ? value : [value]), z.array(item));
 
-export const PrivacyRequestListQuery = z.object({
-  request_id: z.string().optional(),
-  external_id: z.string().optional().meta({ description: 'Prefix of the external id' }),
-  status: repeated(z.enum(PRIVACY_REQUEST_STATUSES)).optional().meta({ description: 'Repeat to match any of several statuses: ?status=paused&status=error' }),
-  ...pageQuery,
-});
-
-export const ExecutionLogSchema = z
-  .object({
-    id: z.number().int(),
-    connection_key: z.string().nullable(),
-    dataset_name: z.string(),
-    collection_name: z.string(),
-    action_type: z.enum(ACTION_TYPES),
-    status: z.string(),
-    message: z.string().nullable(),
-    fields_affected: z.array(z.object({ path: z.string(), field_name: z.string(), data_categories: z.array(z.string()) })).nullable(),
-    row_count: z.number().int().nullable(),
-    updated_at: timestamp,
-  })
-  .meta({ id: 'ExecutionLog' });
-
 export const PrivacyRequestIdParam = z.object({
   privacy_request_id: z.string().meta({ example: 'pri_5f4feff5-fb60-4286-82bd-7e0748ce90ac' }),
 });

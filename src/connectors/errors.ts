@@ -5,6 +5,8 @@
 export const ERROR_CATEGORIES = ['authentication', 'permission', 'not_found', 'rate_limited', 'timeout', 'server', 'bad_data'] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 
+export const isErrorCategory = (value: unknown): value is ErrorCategory => (ERROR_CATEGORIES as readonly unknown[]).includes(value);
+
 const RETRYABLE: Record<ErrorCategory, boolean> = {
   authentication: false,
   permission: false,

@@ -1,4 +1,5 @@
 /** SQL for `execution_log`: one row per step of one collection of one request. */
+import type { ErrorCategory } from '../connectors/errors.js';
 import type { ActionType, AffectedField } from '../domain/policies.js';
 import type { Sql, TransactionSql } from './client.js';
 
@@ -17,19 +18,23 @@ export interface ExecutionLogEntry {
   message: string | null;
   fields_affected: AffectedField[] | null;
   row_count: number | null;
+  /** Failed steps: the connector's error category (authentication, timeout…), when it has one. */
+  error_category?: ErrorCategory | null;
 }
 
 export interface ExecutionLogRow extends ExecutionLogEntry {
   id: number;
+  error_category: ErrorCategory | null;
   created_at: Date;
 }
 
 /** Inserts the entry unless its event was already recorded; returns whether it inserted. */
 export async function recordExecutionLog(sql: Sql | TransactionSql, entry: ExecutionLogEntry): Promise<boolean> {
   const rows = await sql`
-    insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, fields_affected, row_count)
+    insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, fields_affected, row_count, error_category)
     values (${entry.privacy_request_id}, ${entry.event_key}, ${entry.connection_key}, ${entry.dataset_name}, ${entry.collection_name},
-            ${entry.action_type}, ${entry.status}, ${entry.message}, ${entry.fields_affected === null ? null : sql.json(entry.fields_affected as never)}, ${entry.row_count})
+            ${entry.action_type}, ${entry.status}, ${entry.message}, ${entry.fields_affected === null ? null : sql.json(entry.fields_affected as never)}, ${entry.row_count},
+            ${entry.error_category ?? null})
     on conflict (privacy_request_id, event_key) do nothing
     returning id`;
   return rows.length === 1;
@@ -41,12 +46,52 @@ export async function findExecutionLog(sql: Sql | TransactionSql, privacyRequest
   return row;
 }
 
+/** A page of one request's log, oldest first; read through the (privacy_request_id, id) index. */
 export async function listExecutionLogs(sql: Sql, privacyRequestId: string, page: number, size: number): Promise<{ items: ExecutionLogRow[]; total: number }> {
   const [counted] = await sql<{ total: number }[]>`
     select count(*)::int as total from execution_log where privacy_request_id = ${privacyRequestId}`;
   const total = counted!.total;
-  const items = await sql<ExecutionLogRow[]>`
-    select * from execution_log where privacy_request_id = ${privacyRequestId}
-    order by id limit ${size} offset ${(page - 1) * size}`;
+  const items =
+    (page - 1) * size < total
+      ? await sql<ExecutionLogRow[]>`
+          select * from execution_log where privacy_request_id = ${privacyRequestId}
+          order by id limit ${size} offset ${(page - 1) * size}`
+      : [];
   return { items, total };
+}
+
+/** What one collection's log says about one phase of a request (the task view's raw material). */
+export interface CollectionProgress {
+  dataset_name: string;
+  collection_name: string;
+  action_type: ActionType;
+  /** The status of the latest entry. */
+  last_status: ExecutionLogStatus;
+  /** Queries started: one `in_processing` per run plus one `retrying` per later attempt. */
+  attempts: number;
+  /** Rows found (access) or changed (erasure) by the latest completion. */
+  row_count: number | null;
+  error_message: string | null;
+  error_category: ErrorCategory | null;
+  errored_at: Date | null;
+  started_at: Date;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export async function collectionProgress(sql: Sql, privacyRequestId: string): Promise<CollectionProgress[]> {
+  return sql<CollectionProgress[]>`
+    select dataset_name, collection_name, action_type,
+      (array_agg(status order by id desc))[1] as last_status,
+      (count(*) filter (where status in ('in_processing', 'retrying')))::int as attempts,
+      (array_agg(row_count order by id desc) filter (where status in ('complete', 'skipped')))[1] as row_count,
+      (array_agg(message order by id desc) filter (where status = 'error'))[1] as error_message,
+      (array_agg(error_category order by id desc) filter (where status = 'error'))[1] as error_category,
+      max(created_at) filter (where status = 'error') as errored_at,
+      min(created_at) as started_at,
+      max(created_at) filter (where status in ('complete', 'skipped')) as finished_at,
+      max(created_at) as updated_at
+    from execution_log
+    where privacy_request_id = ${privacyRequestId}
+    group by dataset_name, collection_name, action_type`;
 }

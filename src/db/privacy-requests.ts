@@ -73,6 +73,37 @@ export async function readIdentities(sql: Sql, privacyRequestId: string, key: Bu
   return Object.fromEntries(rows.map((row) => [row.field_name, decrypt(key, row.value_encrypted, identityContext(privacyRequestId, row.field_name))]));
 }
 
+/** The identity values of several requests that have not expired, decrypted; `{}` for the others. */
+export async function readIdentitiesOf(sql: Sql, privacyRequestIds: string[], key: Buffer): Promise<Map<string, Identity>> {
+  const identities = new Map<string, Identity>(privacyRequestIds.map((id) => [id, {}]));
+  if (!privacyRequestIds.length) return identities;
+  const rows = await sql<{ privacy_request_id: string; field_name: string; value_encrypted: Buffer }[]>`
+    select privacy_request_id, field_name, value_encrypted from privacy_request_identity
+    where privacy_request_id = any(${sql.array(privacyRequestIds)}::text[]) and expires_at > now()
+    order by privacy_request_id, field_name`;
+  for (const row of rows) {
+    identities.get(row.privacy_request_id)![row.field_name] = decrypt(key, row.value_encrypted, identityContext(row.privacy_request_id, row.field_name));
+  }
+  return identities;
+}
+
+/**
+ * Deletes identity values whose time to live has passed, a batch at a time (each batch its own
+ * statement, so a large backlog never holds long locks). Several workers may run it at once:
+ * rows another purge holds are skipped. Returns how many it deleted.
+ */
+export async function purgeExpiredIdentities(sql: Sql, batchSize = 5000): Promise<number> {
+  let purged = 0;
+  for (;;) {
+    const deleted = await sql`
+      delete from privacy_request_identity where ctid = any(array(
+        select ctid from privacy_request_identity where expires_at <= now()
+        limit ${batchSize} for update skip locked))`;
+    purged += deleted.count;
+    if (deleted.count < batchSize) return purged;
+  }
+}
+
 /** The names of the identities a request carries (not their values). */
 export async function identityNames(sql: Sql, privacyRequestId: string): Promise<string[]> {
   const rows = await sql<{ field_name: string }[]>`
@@ -133,32 +164,6 @@ export async function recordStatus(sql: Sql | TransactionSql, id: string, change
           order by task.run desc limit 1))
       end
     where id = ${id}`;
-}
-
-export interface ListFilters {
-  request_id?: string | undefined;
-  external_id?: string | undefined;
-  status?: PrivacyRequestStatus[] | undefined;
-}
-
-export async function listPrivacyRequests(sql: Sql, filters: ListFilters, page: number, size: number): Promise<{ items: PrivacyRequestRow[]; total: number }> {
-  const conditions = [
-    filters.request_id !== undefined ? sql`id = ${filters.request_id}` : undefined,
-    filters.external_id !== undefined ? sql`external_id like ${escapeLike(filters.external_id) + '%'}` : undefined,
-    filters.status?.length ? sql`status = any(${sql.array(filters.status)})` : undefined,
-  ].filter((condition) => condition !== undefined);
-  const where = conditions.length ? conditions.reduce((all, condition, i) => (i === 0 ? sql`where ${condition}` : sql`${all} and ${condition}`), sql``) : sql``;
-  const [counted] = await sql<{ total: number }[]>`select count(*)::int as total from privacy_request ${where}`;
-  const total = counted!.total;
-  const items = await sql<PrivacyRequestRow[]>`
-    select ${sql(PUBLIC_COLUMNS)} from privacy_request ${where}
-    order by created_at desc, id desc
-    limit ${size} offset ${(page - 1) * size}`;
-  return { items, total };
-}
-
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 const maskingContext = (privacyRequestId: string) => `masking-secret:${privacyRequestId}`;

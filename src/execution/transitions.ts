@@ -3,6 +3,7 @@
  * log, and execution log rows the workflow decides (errors). Each call is idempotent.
  */
 import { recordAuditLog, type AuditLogAction } from '../db/audit-log.js';
+import { isErrorCategory } from '../connectors/errors.js';
 import { recordExecutionLog, type ExecutionLogStatus } from '../db/execution-log.js';
 import { recordStatus } from '../db/privacy-requests.js';
 import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
@@ -60,6 +61,8 @@ export interface CollectionEvent {
   eventKey: string;
   status: ExecutionLogStatus;
   message: string;
+  /** Failed steps: the connector's error category, kept in its own column for reporting. */
+  category?: string | null | undefined;
 }
 
 export async function recordCollectionEvent(context: ExecutionContext, event: CollectionEvent): Promise<void> {
@@ -75,5 +78,6 @@ export async function recordCollectionEvent(context: ExecutionContext, event: Co
     message: event.message,
     fields_affected: null,
     row_count: null,
+    error_category: isErrorCategory(event.category) ? event.category : null,
   });
 }

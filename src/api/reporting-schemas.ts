@@ -1,0 +1,169 @@
+/**
+ * Contracts of the reporting endpoints (reference 000 for the listing and the log, reference 003
+ * for the task view). They validate the query and produce /openapi.json.
+ */
+import { z } from 'zod';
+import { ERROR_CATEGORIES } from '../connectors/errors.js';
+import { EXECUTION_LOG_STATUSES } from '../db/execution-log.js';
+import { ACTION_TYPES } from '../domain/policies.js';
+import { PRIVACY_REQUEST_STATUSES } from '../domain/privacy-requests.js';
+import { TASK_STATUSES } from '../service/tasks.js';
+import { pageOf, PrivacyRequestSchema, repeated } from './schemas.js';
+
+/** The page size when the query names none (reference 000: 50). */
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** `2021-10-01` (midnight UTC) or `2021-10-01T12:30:00Z`; a date-time without an offset is UTC. */
+const DATE_OR_DATE_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|z|[ +-]\d{2}:?\d{2})?)?$/;
+
+export function parseDateFilter(text: string): Date | undefined {
+  const match = DATE_OR_DATE_TIME.exec(text.trim());
+  if (!match) return undefined;
+  const [, date, time, offset] = match;
+  // A `+` in a query string arrives as a space.
+  const zone = offset === undefined ? 'Z' : offset.replace(/^ /, '+').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+  const parsed = new Date(`${date}T${time ?? '00:00:00'}${zone}`);
+  if (Number.isNaN(parsed.getTime())) return undefined;
+  // new Date() rolls 2021-02-30 over to March: refuse dates that do not exist.
+  const [year, month, day] = date!.split('-').map(Number);
+  const check = new Date(Date.UTC(year!, month! - 1, day!));
+  if (check.getUTCMonth() !== month! - 1 || check.getUTCDate() !== day) return undefined;
+  return parsed;
+}
+
+const dateFilter = (description: string) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      const date = parseDateFilter(text);
+      if (!date) {
+        ctx.addIssue({ code: 'custom', message: `expected a date (2021-10-01) or a date-time (2021-10-01T12:30:00Z), got "${text}"` });
+        return z.NEVER;
+      }
+      return date;
+    })
+    .optional()
+    .meta({ description, example: '2021-10-01' });
+
+/** Text a query compares with stored text (Postgres text cannot hold NUL). */
+const text = () => z.string().min(1).max(1000).refine((value) => !value.includes('\0'), { message: 'must not contain NUL characters' });
+
+const flag = (description: string) =>
+  z.stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] }).default(false).meta({ type: 'boolean', description });
+
+/** Page and size, with the largest size this deployment allows (DSRFLOW_MAX_PAGE_SIZE). */
+export const pageParams = (maxPageSize: number) => ({
+  page: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1).meta({ example: 1 }),
+  size: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(maxPageSize)
+    .default(Math.min(DEFAULT_PAGE_SIZE, maxPageSize))
+    .meta({ example: Math.min(DEFAULT_PAGE_SIZE, maxPageSize), description: `At most ${maxPageSize}` }),
+});
+
+export const privacyRequestListQuery = (maxPageSize: number) =>
+  z.object({
+    request_id: text().optional().meta({ description: 'The request with this id' }),
+    id: text().optional().meta({ description: 'Same as request_id' }),
+    external_id: text().optional().meta({ description: 'Requests whose external id starts with this (`_` and `%` match themselves)' }),
+    status: repeated(z.enum(PRIVACY_REQUEST_STATUSES))
+      .optional()
+      .meta({ description: 'Repeat to match any of several statuses: ?status=paused&status=error' }),
+    action_type: z.enum(ACTION_TYPES).optional().meta({ description: 'Requests whose policy has this action type' }),
+    policy_key: text().optional(),
+    created_lt: dateFilter('Created before'),
+    created_gt: dateFilter('Created after'),
+    started_lt: dateFilter('Started processing before'),
+    started_gt: dateFilter('Started processing after'),
+    completed_lt: dateFilter('Finished processing before'),
+    completed_gt: dateFilter('Finished processing after'),
+    errored_lt: dateFilter('Failed before'),
+    errored_gt: dateFilter('Failed after'),
+    verbose: flag('Embed `results`: execution logs grouped by dataset and audit logs ("Request approved", "Request finished"…), at most 50 entries per group'),
+    include_identities: flag('Embed `identity`: the identities submitted, while their time to live (DSRFLOW_IDENTITY_TTL) lasts; `{}` afterwards'),
+    download_csv: flag('Answer every request the filters select as CSV (text/csv), newest first, instead of a page of JSON'),
+    ...pageParams(maxPageSize),
+  });
+
+export const LogEntrySchema = z
+  .object({
+    collection_name: z.string().nullable(),
+    fields_affected: z.array(z.unknown()).nullable(),
+    message: z.string().nullable(),
+    action_type: z.enum(ACTION_TYPES).nullable(),
+    status: z.string().meta({ description: 'Execution logs: in_processing, retrying, complete, error, skipped, paused. Audit logs: the action (approved, finished…)' }),
+    updated_at: z.string().meta({ format: 'date-time' }),
+    user_id: z.string().nullable(),
+  })
+  .meta({ id: 'LogEntry' });
+
+export const PrivacyRequestListItemSchema = PrivacyRequestSchema.extend({
+  identity: z.record(z.string(), z.string()).optional().meta({ description: 'With include_identities=true: the identities, or {} once they expired' }),
+  results: z
+    .record(z.string(), z.array(LogEntrySchema))
+    .optional()
+    .meta({ description: 'With verbose=true: log entries by dataset name and by audit group, at most 50 per group' }),
+}).meta({ id: 'PrivacyRequestListItem' });
+
+export const PrivacyRequestPageSchema = pageOf(PrivacyRequestListItemSchema, 'PrivacyRequestPage');
+
+export const PrivacyRequestCsvSchema = z.string().meta({
+  description: 'With download_csv=true. One header line, then one line per request (RFC 4180, CRLF line ends)',
+  example: 'id,external_id,status,policy_key,action_types,requested_at,created_at,reviewed_at,reviewed_by,started_processing_at,finished_processing_at,errored_at,canceled_at,paused_at,denial_reason\r\n',
+});
+
+const timestamp = z.string().nullable().meta({ format: 'date-time' });
+
+export const ExecutionLogSchema = z
+  .object({
+    id: z.number().int(),
+    connection_key: z.string().nullable(),
+    dataset_name: z.string(),
+    collection_name: z.string(),
+    action_type: z.enum(ACTION_TYPES),
+    status: z.enum(EXECUTION_LOG_STATUSES),
+    message: z.string().nullable(),
+    error_category: z.enum(ERROR_CATEGORIES).nullable().meta({ description: 'Entries with status error: why the data store refused' }),
+    fields_affected: z.array(z.object({ path: z.string(), field_name: z.string(), data_categories: z.array(z.string()) })).nullable(),
+    row_count: z.number().int().nullable(),
+    updated_at: timestamp,
+  })
+  .meta({ id: 'ExecutionLog' });
+
+export const ExecutionLogPageSchema = pageOf(ExecutionLogSchema, 'ExecutionLogPage');
+
+export const TaskSchema = z
+  .object({
+    collection: z.string().meta({ example: 'postgres_example_test_dataset:customer' }),
+    connection_key: z.string(),
+    dataset_name: z.string(),
+    collection_name: z.string(),
+    phase: z.enum(ACTION_TYPES),
+    manual: z.boolean().meta({ description: 'A person handles this collection (direct contact)' }),
+    status: z.enum(TASK_STATUSES).meta({
+      description:
+        'pending: not started; in_processing: querying or retrying; awaiting_input: a person has a task due at deadline_at; paused: that deadline passed and the request keeps waiting; ' +
+        'complete: done (row_count rows found or changed); skipped: nothing to do or no answer before the deadline; error: failed after its retries (see last_error)',
+    }),
+    row_count: z.number().int().nullable().meta({ description: 'Rows found (access) or changed (erasure)' }),
+    attempts: z.number().int().meta({ description: 'Queries started, retries included' }),
+    last_error: z
+      .object({ category: z.enum(ERROR_CATEGORIES).nullable(), message: z.string(), at: z.string().meta({ format: 'date-time' }) })
+      .nullable(),
+    started_at: timestamp,
+    finished_at: timestamp,
+    updated_at: timestamp,
+    deadline_at: timestamp.meta({ description: 'Manual collections: when the person is due to answer' }),
+  })
+  .meta({ id: 'Task' });
+
+export const TaskViewSchema = z
+  .object({
+    privacy_request_id: z.string(),
+    status: z.enum(PRIVACY_REQUEST_STATUSES),
+    planned: z.boolean().meta({ description: 'False until the request is planned; items is empty then' }),
+    items: z.array(TaskSchema).meta({ description: 'Per phase (access, then erasure when the policy erases), every collection of the plan' }),
+  })
+  .meta({ id: 'TaskView' });

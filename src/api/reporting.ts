@@ -1,0 +1,137 @@
+/**
+ * Reporting (reference 000 and 003): the privacy request listing (JSON pages or a CSV stream),
+ * a request's execution log, and its task view.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import type { Sql } from '../db/client.js';
+import { listExecutionLogs } from '../db/execution-log.js';
+import { getPrivacyRequest } from '../db/privacy-requests.js';
+import type { PrivacyRequestFilters } from '../db/reporting.js';
+import { privacyRequestsCsv } from '../service/csv.js';
+import { listReport } from '../service/reporting.js';
+import { taskView } from '../service/tasks.js';
+import { errorBody } from './errors.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  ExecutionLogPageSchema,
+  pageParams,
+  PrivacyRequestCsvSchema,
+  PrivacyRequestPageSchema,
+  privacyRequestListQuery,
+  TaskViewSchema,
+} from './reporting-schemas.js';
+import { ErrorSchema, errorResponses, PrivacyRequestIdParam } from './schemas.js';
+import { newRouter } from './types.js';
+import { z } from 'zod';
+
+export interface ReportingDeps {
+  sql: Sql;
+  encryptionKey: Buffer;
+  /** The largest `size` a listing answers (DSRFLOW_MAX_PAGE_SIZE); default 50. */
+  maxPageSize?: number | undefined;
+}
+
+const notFound = { description: 'No such privacy request', content: { 'application/json': { schema: ErrorSchema } } };
+
+export function reportingRoutes(deps: ReportingDeps) {
+  const maxPageSize = deps.maxPageSize ?? DEFAULT_PAGE_SIZE;
+
+  const listRoute = createRoute({
+    method: 'get',
+    path: '/privacy-request',
+    tags: ['Privacy requests'],
+    summary: 'List privacy requests, newest first',
+    description:
+      'Filters combine with AND; `status` may repeat. Sorted by creation time, newest first, then by id. ' +
+      'A page past the end answers no items with the total. With `download_csv=true` the answer is every request the filters select, as CSV, streamed.',
+    request: { query: privacyRequestListQuery(maxPageSize) },
+    responses: {
+      200: {
+        description: 'A page of privacy requests, or with download_csv=true all of them as CSV',
+        content: { 'application/json': { schema: PrivacyRequestPageSchema }, 'text/csv': { schema: PrivacyRequestCsvSchema } },
+      },
+      422: errorResponses[422],
+    },
+  });
+
+  const logRoute = createRoute({
+    method: 'get',
+    path: '/privacy-request/{privacy_request_id}/log',
+    tags: ['Privacy requests'],
+    summary: "A privacy request's execution log, oldest first",
+    request: { params: PrivacyRequestIdParam, query: z.object(pageParams(maxPageSize)) },
+    responses: {
+      200: { description: 'A page of execution log entries', content: { 'application/json': { schema: ExecutionLogPageSchema } } },
+      404: notFound,
+      422: errorResponses[422],
+    },
+  });
+
+  const tasksRoute = createRoute({
+    method: 'get',
+    path: '/privacy-request/{privacy_request_id}/tasks',
+    tags: ['Privacy requests'],
+    summary: 'Where each collection of a request stands, per phase',
+    description:
+      'For every collection of the request\'s plan and each phase it runs (access; erasure when the policy erases): status, rows found or changed, attempts, the last error with its category, and timestamps. ' +
+      'Before the request is planned, `planned` is false and there are no items.',
+    request: { params: PrivacyRequestIdParam },
+    responses: {
+      200: { description: 'The task view', content: { 'application/json': { schema: TaskViewSchema } } },
+      404: notFound,
+      422: errorResponses[422],
+    },
+  });
+
+  return newRouter()
+    .openapi(listRoute, async (c) => {
+      const { page, size, verbose, include_identities, download_csv, id, ...filters } = c.req.valid('query');
+      // `id` is the reference's other name for request_id; given both, a request must match both.
+      const selected: PrivacyRequestFilters = { ...filters, request_id: [filters.request_id, id].filter((value) => value !== undefined) };
+      if (download_csv) {
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        return c.body(privacyRequestsCsv(deps.sql, selected), 200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="privacy-requests-${stamp}.csv"`,
+          'cache-control': 'no-store',
+        }) as never;
+      }
+      const report = await listReport(deps, selected, { page, size, verbose, includeIdentities: include_identities });
+      if (include_identities) c.header('cache-control', 'no-store');
+      return c.json(report, 200);
+    })
+    .openapi(logRoute, async (c) => {
+      const { privacy_request_id: id } = c.req.valid('param');
+      const { page, size } = c.req.valid('query');
+      if (!(await getPrivacyRequest(deps.sql, id))) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
+      const { items, total } = await listExecutionLogs(deps.sql, id, page, size);
+      return c.json(
+        {
+          items: items.map((row) => ({
+            id: row.id,
+            connection_key: row.connection_key,
+            dataset_name: row.dataset_name,
+            collection_name: row.collection_name,
+            action_type: row.action_type,
+            status: row.status,
+            message: row.message,
+            error_category: row.error_category,
+            fields_affected: row.fields_affected,
+            row_count: row.row_count,
+            updated_at: row.created_at.toISOString(),
+          })),
+          total,
+          page,
+          size,
+          pages: Math.ceil(total / size),
+        },
+        200,
+      );
+    })
+    .openapi(tasksRoute, async (c) => {
+      const { privacy_request_id: id } = c.req.valid('param');
+      const view = await taskView(deps.sql, id);
+      if (!view) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
+      return c.json(view, 200);
+    });
+}
