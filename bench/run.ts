@@ -38,7 +38,8 @@ Run \`npm run bench -- NAME\` to refresh one section.
 async function registry(): Promise<Benchmark[]> {
   const { planner } = await import('./planner.js');
   const { longRequest } = await import('./long-request.js');
-  return [planner, longRequest];
+  const { reporting } = await import('./reporting.js');
+  return [planner, longRequest, reporting];
 }
 
 async function machine(): Promise<string> {
