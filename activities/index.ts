@@ -6,11 +6,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ConnectorError } from '../src/connectors/errors.js';
 import { accessCollection, storeManualRows } from '../src/execution/access.js';
+import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordAccessPackageFailure } from '../src/execution/access-package.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
 import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
 import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
 import { planPrivacyRequest, type PlannedRequest } from '../src/execution/plan.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
+import type { PackageStorage } from '../src/storage/index.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
 
 function toFailure(error: unknown): unknown {
@@ -42,7 +44,8 @@ async function step<T>(run: () => Promise<T>): Promise<T> {
 
 const attempt = () => Context.current().info.attempt;
 
-export function createActivities(context: ExecutionContext, settings: ExecutionSettings) {
+export function createActivities(context: ExecutionContext, settings: ExecutionSettings, packageStorage: PackageStorage) {
+  const packages = { ...context, storage: packageStorage };
   return {
     planPrivacyRequest: ({ privacyRequestId }: { privacyRequestId: string }): Promise<PlannedRequest & { settings: ExecutionSettings }> =>
       step(async () => ({ ...(await planPrivacyRequest(context, privacyRequestId)), settings })),
@@ -59,6 +62,11 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     recordTransition: (input: Parameters<typeof recordTransition>[1]) => step(() => recordTransition(context, input)),
     recordAudit: (input: Parameters<typeof recordAudit>[1]) => step(() => recordAudit(context, input)),
     recordCollectionEvent: (input: Parameters<typeof recordCollectionEvent>[1]) => step(() => recordCollectionEvent(context, input)),
+
+    prepareAccessPackage: (input: Parameters<typeof prepareAccessPackage>[1]) => step(() => prepareAccessPackage(packages, input)),
+    recordAccessPackageFailure: (input: Parameters<typeof recordAccessPackageFailure>[1]) => step(() => recordAccessPackageFailure(packages, input)),
+    expireAccessPackage: (input: Parameters<typeof expireAccessPackage>[1]) => step(() => expireAccessPackage(packages, input)),
+    deleteAccessPackage: (input: Parameters<typeof deleteAccessPackage>[1]) => step(() => deleteAccessPackage(packages, input)),
   };
 }
 

@@ -5,7 +5,10 @@
  * a Temporal dev server started by `npm start`). A bad value stops the process at start with a
  * message naming the variable, never later in the middle of a request.
  */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { z } from 'zod';
+import type { StorageSettings } from './storage/index.js';
 
 /** Durations are written `500ms`, `30s`, `5m`, `2h` or `14d`; plain numbers are milliseconds. */
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
@@ -62,6 +65,13 @@ const encryptionKey = z
     message: 'expected 32 random bytes in base64 (for example: openssl rand -base64 32)',
   });
 
+const httpUrl = z.string().refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: 'expected an http(s) URL such as https://privacy.example.com' });
+
+/** `s3://bucket/optional/prefix`, a `file:` URL, or a directory path. */
+const storageLocation = z.string().refine((text) => !text.startsWith('s3:') || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(text), {
+  message: 'expected a directory, or s3://bucket/prefix with a valid bucket name',
+});
+
 const environmentSchema = z.object({
   /** The service's own database: privacy requests, logs, configuration. */
   DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow'),
@@ -99,10 +109,30 @@ const environmentSchema = z.object({
   DSRFLOW_MANUAL_DEADLINE_ACTION: z.enum(['skip', 'wait'], { error: 'expected skip or wait' }).default('wait'),
   /** History events after which a long request continues as new (Temporal's hard limit is 51,200). */
   DSRFLOW_HISTORY_EVENT_LIMIT: integer(10_000, 50, 50_000),
+  /** The largest page the listings answer (`size`); the default page size is 50 or this, whichever is smaller. */
+  DSRFLOW_MAX_PAGE_SIZE: integer(50, 1, 1000),
+  /** How often each worker purges expired data (identities past their TTL). */
+  DSRFLOW_MAINTENANCE_INTERVAL: duration('10m'),
   /** Serve /codec (decrypts payloads for the Temporal Web UI). Default: on, except in production. */
   DSRFLOW_CODEC_ENDPOINT: z.enum(['true', 'false'], { error: 'expected true or false' }).optional(),
   /** Origins allowed to call the codec endpoint, comma-separated; default: the dev server's Web UI. */
   DSRFLOW_CODEC_CORS_ORIGINS: z.string().optional(),
+  /**
+   * Where access packages are written: a directory (default: access-packages under
+   * DSRFLOW_DATA_DIR) or an S3-compatible bucket, `s3://bucket/prefix`. For a bucket:
+   * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), AWS_REGION, and for stores other
+   * than AWS itself DSRFLOW_ACCESS_PACKAGE_S3_ENDPOINT.
+   */
+  DSRFLOW_ACCESS_PACKAGE_STORAGE: storageLocation.optional(),
+  DSRFLOW_ACCESS_PACKAGE_S3_ENDPOINT: httpUrl.optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  /** How long an access package can be downloaded; then it is deleted. */
+  DSRFLOW_ACCESS_PACKAGE_EXPIRY: duration('7d').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
+  /** The API's public base URL, for download links; default: the URL the API was called with. */
+  DSRFLOW_PUBLIC_URL: httpUrl.optional(),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -137,9 +167,16 @@ export interface Config {
   manualDeadlineMs: number;
   manualDeadlineAction: 'skip' | 'wait';
   historyEventLimit: number;
+  maxPageSize: number;
+  maintenanceIntervalMs: number;
   /** Undefined when the codec endpoint is off. */
   codecEndpoint: { origins: string[] } | undefined;
   exampleDatabaseUrl: string;
+  accessPackages: {
+    storage: StorageSettings;
+    expiryMs: number;
+    publicUrl: string | undefined;
+  };
   logLevel: Environment['LOG_LEVEL'];
   production: boolean;
 }
@@ -162,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.DSRFLOW_ENCRYPTION_KEY) {
     throw new ConfigError('Invalid configuration:\n  DSRFLOW_ENCRYPTION_KEY: required when NODE_ENV=production');
   }
+  const storage = storageSettings(e);
   return {
     databaseUrl: e.DATABASE_URL,
     temporal: {
@@ -187,6 +225,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     manualDeadlineMs: e.DSRFLOW_MANUAL_DEADLINE,
     manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,
     historyEventLimit: e.DSRFLOW_HISTORY_EVENT_LIMIT,
+    maxPageSize: e.DSRFLOW_MAX_PAGE_SIZE,
+    maintenanceIntervalMs: e.DSRFLOW_MAINTENANCE_INTERVAL,
     codecEndpoint:
       (e.DSRFLOW_CODEC_ENDPOINT ?? (production ? 'false' : 'true')) === 'true'
         ? {
@@ -197,9 +237,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
+    accessPackages: { storage, expiryMs: e.DSRFLOW_ACCESS_PACKAGE_EXPIRY, publicUrl: e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     production,
   };
+}
+
+/** Where access packages go: a bucket (with its credentials) or a directory. */
+function storageSettings(e: Environment): StorageSettings {
+  const location = e.DSRFLOW_ACCESS_PACKAGE_STORAGE;
+  if (location?.startsWith('s3://')) {
+    const missing = (['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const).filter((name) => !e[name]);
+    if (missing.length) {
+      throw new ConfigError(`Invalid configuration:\n${missing.map((name) => `  ${name}: required when DSRFLOW_ACCESS_PACKAGE_STORAGE is an s3:// bucket`).join('\n')}`);
+    }
+    const [bucket, ...path] = location.slice('s3://'.length).split('/');
+    const prefix = path.filter(Boolean).join('/');
+    return {
+      kind: 's3',
+      bucket: bucket!,
+      prefix: prefix ? `${prefix}/` : '',
+      region: e.AWS_REGION,
+      endpoint: e.DSRFLOW_ACCESS_PACKAGE_S3_ENDPOINT,
+      credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID!, secretAccessKey: e.AWS_SECRET_ACCESS_KEY!, sessionToken: e.AWS_SESSION_TOKEN },
+    };
+  }
+  if (location?.startsWith('file:')) {
+    try {
+      return { kind: 'local', directory: fileURLToPath(location) };
+    } catch {
+      throw new ConfigError('Invalid configuration:\n  DSRFLOW_ACCESS_PACKAGE_STORAGE: expected a file:///absolute/path URL, a directory, or s3://bucket/prefix');
+    }
+  }
+  return { kind: 'local', directory: location ?? join(e.DSRFLOW_DATA_DIR, 'access-packages') };
 }
 
 /** The address clients use: the configured cluster, or the local dev server. */

@@ -57,6 +57,20 @@ export interface ExecutionSettings {
   manualDeadlineAction: 'skip' | 'wait';
   /** History length after which a long request continues as new. */
   historyEventLimit: number;
+  /** How long an access package can be downloaded. Absent from plans recorded before access packages. */
+  accessPackageExpiryMs?: number;
+}
+
+/** Access packages expire after this long when the plan does not say (DSRFLOW_ACCESS_PACKAGE_EXPIRY's default). */
+export const DEFAULT_ACCESS_PACKAGE_EXPIRY_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** The workflow that deletes a request's access package when it expires: one per request. */
+export const accessPackageWorkflowId = (privacyRequestId: string) => `${privacyRequestId}:access-package`;
+
+export interface AccessPackageExpiryInput {
+  privacyRequestId: string;
+  /** ISO time of the expiry, as recorded with the package. */
+  expiresAt: string;
 }
 
 export interface PrivacyRequestOutcome {

@@ -1,1 +1,2 @@
 export { privacyRequestWorkflow } from './privacy-request.js';
+export { accessPackageExpiryWorkflow } from './access-package.js';

@@ -1,7 +1,8 @@
 /**
  * One workflow per privacy request (workflow id = request id):
  *
- *   plan → review (when required) → access → erasure confirmation (when asked) → erasure → complete
+ *   plan → review (when required) → access → access package (when the policy has access rules)
+ *     → erasure confirmation (when asked) → erasure → complete
  *
  * Every collection is an activity with retries, run once all the collections it depends on are
  * done. A failure stops new work and puts the request in `error` until `retry` re-runs the failed
@@ -20,14 +21,21 @@ import {
   condition,
   continueAsNew,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { manualRowsProblem, parseAction, type ActionName, type ActionPayload } from '../src/domain/actions.js';
+import { accessPackageExpiryWorkflow } from './access-package.js';
 import {
+  accessPackageWorkflowId,
+  DEFAULT_ACCESS_PACKAGE_EXPIRY_MS,
   eventKey,
   FAILURE_TYPES,
   SEARCH_ATTRIBUTES,
@@ -367,8 +375,9 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
       }
     } catch (error) {
       const { message, category, type } = describeFailure(error);
-      const reason = type === FAILURE_TYPES.connector && category ? `${category}: ${message}` : message;
-      await bookkeeping.recordCollectionEvent({ privacyRequestId, collection: node.key, connectionKey: node.connectionKey, phase, eventKey: eventKey(phase, node.key, node.run, 'error'), status: 'error', message: reason });
+      const connectorCategory = type === FAILURE_TYPES.connector && category ? category : null;
+      const reason = connectorCategory ? `${connectorCategory}: ${message}` : message;
+      await bookkeeping.recordCollectionEvent({ privacyRequestId, collection: node.key, connectionKey: node.connectionKey, phase, eventKey: eventKey(phase, node.key, node.run, 'error'), status: 'error', message: reason, category: connectorCategory });
       node.status = 'failed';
       log.warn('Collection failed', { privacyRequestId, collection: node.key, phase, type, category });
     }
@@ -470,11 +479,40 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
     return continueAsNew<typeof privacyRequestWorkflow>({ privacyRequestId, resume });
   };
 
+  /**
+   * The access package: written once access is done. A failure (after the collection retries)
+   * is recorded on the package and the request goes on. A child workflow, left running when
+   * this one ends, deletes the file at the expiry.
+   */
+  const writeAccessPackage = async () => {
+    let written: Awaited<ReturnType<Activities['prepareAccessPackage']>>;
+    try {
+      written = await collections.prepareAccessPackage({ privacyRequestId, expiresInMs: settings.accessPackageExpiryMs ?? DEFAULT_ACCESS_PACKAGE_EXPIRY_MS });
+    } catch (error) {
+      await bookkeeping.recordAccessPackageFailure({ privacyRequestId, at: now(), message: describeFailure(error).message });
+      log.warn('Access package failed', { privacyRequestId });
+      return;
+    }
+    if (!written.expiresAt) return;
+    try {
+      await startChild(accessPackageExpiryWorkflow, {
+        workflowId: accessPackageWorkflowId(privacyRequestId),
+        args: [{ privacyRequestId, expiresAt: written.expiresAt }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (error) {
+      // Already running (the package was written before): that one deletes it.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  };
+
   if (!resumed || resumed.phase === 'access') {
     if (!resumed) await transition('in_processing');
     const outcome = await runPhase('access');
     if (outcome === 'canceled') return finishCanceled();
     if (outcome === 'continue') return continueRun('access');
+    // Requests that ran access before packages existed replay without this step.
+    if (plan.actionTypes.includes('access') && patched('access-package')) await writeAccessPackage();
   }
 
   if (plan.actionTypes.includes('erasure')) {

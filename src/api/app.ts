@@ -6,6 +6,8 @@ import type { Client } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import type { PackageStorage } from '../storage/index.js';
+import { accessPackageRoutes } from './access-packages.js';
 import { codecRoutes } from './codec.js';
 import { connectionRoutes } from './connections.js';
 import { datasetRoutes } from './datasets.js';
@@ -13,6 +15,7 @@ import { docsRoutes } from './docs.js';
 import { errorBody } from './errors.js';
 import { policyRoutes } from './policies.js';
 import { privacyRequestRoutes } from './privacy-requests.js';
+import { reportingRoutes } from './reporting.js';
 import { newRouter } from './types.js';
 
 export interface ApiDeps {
@@ -26,6 +29,10 @@ export interface ApiDeps {
   logger?: Logger;
   /** Serve /codec for the Temporal Web UI, callable from these browser origins. */
   codec?: { origins: string[] };
+  /** The largest page the listings answer (DSRFLOW_MAX_PAGE_SIZE); default 50. */
+  maxPageSize?: number;
+  /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
+  accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
 }
 
 export function createApp(deps: ApiDeps) {
@@ -39,9 +46,11 @@ export function createApp(deps: ApiDeps) {
   });
 
   app.route('/api/v1', privacyRequestRoutes(deps));
+  app.route('/api/v1', reportingRoutes(deps));
   app.route('/api/v1', connectionRoutes(deps));
   app.route('/api/v1', datasetRoutes(deps));
   app.route('/api/v1', policyRoutes(deps));
+  app.route('/api/v1', accessPackageRoutes(deps));
   app.route('/docs', docsRoutes());
   if (deps.codec) app.route('/codec', codecRoutes({ encryptionKey: deps.encryptionKey, origins: deps.codec.origins }));
 

@@ -1,13 +1,16 @@
 /** `npm run api`: the HTTP API process. Scale it out behind a load balancer. */
 import { createApp } from '../api/app.js';
+import { keepHeapNearLiveSize } from '../api/heap.js';
 import { listen } from '../api/server.js';
 import { loadConfigOrExit } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
 import { createLogger } from '../logger.js';
+import { createStorage } from '../storage/index.js';
 import { connectClient } from '../temporal/client.js';
 import { fail, onShutdown, openDatabase } from './bootstrap.js';
 
 const config = loadConfigOrExit();
+keepHeapNearLiveSize();
 const log = createLogger('api', config.logLevel);
 try {
   const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
@@ -19,6 +22,8 @@ try {
     taskQueue: config.temporal.taskQueue,
     encryptionKey,
     identityTtlMs: config.identityTtlMs,
+    maxPageSize: config.maxPageSize,
+    accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
     logger: log,
     log: log.error,
     ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),

@@ -17,6 +17,7 @@ import { loadConfigOrExit, temporalAddress, type Config } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
 import type { Sql } from '../db/client.js';
 import { DEFAULT_ACCESS_POLICY_KEY, EXAMPLE_ERASURE_POLICY_KEY, loadExampleDatabase, registerExample } from '../example/load.js';
+import { createStorage } from '../storage/index.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectClient } from '../temporal/client.js';
 import { startDevServer, temporalAnswers, type DevServer } from '../temporal/dev-server.js';
@@ -85,6 +86,8 @@ try {
     taskQueue: config.temporal.taskQueue,
     encryptionKey,
     identityTtlMs: config.identityTtlMs,
+    maxPageSize: config.maxPageSize,
+    accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
     ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
     log: (message, fields) => console.error(message, fields ?? {}),
   });

@@ -11,8 +11,11 @@ import { createActivities } from '../../activities/index.js';
 import { temporalAddress, type Config } from '../config.js';
 import { ConnectorRegistry } from '../connectors/registry.js';
 import type { Sql } from '../db/client.js';
+import { createLogger } from '../logger.js';
+import { createStorage } from '../storage/index.js';
 import { dataConverter } from '../temporal/codec.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { startMaintenance } from './maintenance.js';
 
 /** The workflow entry point: TypeScript sources under tsx and vitest, compiled JavaScript in dist/. */
 export function workflowsPath(): string {
@@ -57,7 +60,9 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
       manualDeadlineMs: config.manualDeadlineMs,
       manualDeadlineAction: config.manualDeadlineAction,
       historyEventLimit: config.historyEventLimit,
+      accessPackageExpiryMs: config.accessPackages.expiryMs,
     },
+    createStorage(config.accessPackages.storage),
   );
   const worker = await Worker.create({
     connection: nativeConnection,
@@ -71,10 +76,15 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   return {
     worker,
     run() {
-      running ??= worker.run().finally(async () => {
-        await connectors.closeAll();
-        if (!connection) await nativeConnection.close();
-      });
+      if (!running) {
+        // Housekeeping (the identity purge) runs while the worker does.
+        const maintenance = startMaintenance({ sql, intervalMs: config.maintenanceIntervalMs, log: createLogger('worker', config.logLevel).info });
+        running = worker.run().finally(async () => {
+          await maintenance.stop();
+          await connectors.closeAll();
+          if (!connection) await nativeConnection.close();
+        });
+      }
       return running;
     },
     async shutdown() {

@@ -4,6 +4,9 @@
  * real HTTP port, and workers built from one workflow bundle. close() tears everything down.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import postgres from 'postgres';
@@ -92,6 +95,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL: '100ms',
     DSRFLOW_ACTIVITY_MAX_ATTEMPTS: '3',
     DSRFLOW_EXAMPLE_DATABASE_URL: firstTargetUrl,
+    // Generated files (access packages) go to a directory of this file's own, not the clone's .data/.
+    DSRFLOW_DATA_DIR: await mkdtemp(join(tmpdir(), 'dsrflow-test-')),
     LOG_LEVEL: 'warn',
     ...options.env,
   };

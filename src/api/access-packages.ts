@@ -1,0 +1,212 @@
+/**
+ * Access packages: `GET /privacy-request/{id}/access-package` tells the package's status (the
+ * lifecycle of reference 004_*) and, while it can be downloaded, a signed link that expires with
+ * it; `GET /access-package/{id}/download?expires=…&signature=…` streams the zip and records the
+ * download (time, client address, user agent). After the expiry the link answers 410; a link
+ * whose signature does not match (tampered, or made for another request) answers 403.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import {
+  ACCESS_PACKAGE_STATUSES,
+  getAccessPackage,
+  listDownloads,
+  recordDownload,
+  requestForPackage,
+  type AccessPackageRow,
+  type AccessPackageStatus,
+} from '../db/access-packages.js';
+import { linkKey, signDownload, verifyDownload } from '../domain/download-links.js';
+import { storageAt, StorageError } from '../storage/index.js';
+import type { ApiDeps } from './app.js';
+import { errorBody } from './errors.js';
+import { ErrorSchema, errorResponses, PrivacyRequestIdParam } from './schemas.js';
+import { newRouter } from './types.js';
+
+const TAG = 'Access packages';
+const json = <T>(schema: T) => ({ 'application/json': { schema } });
+const timestamp = z.string().nullable().meta({ format: 'date-time' });
+
+const AccessPackageSchema = z
+  .object({
+    privacy_request_id: z.string().meta({ example: 'pri_5f4feff5-fb60-4286-82bd-7e0748ce90ac' }),
+    status: z.enum(ACCESS_PACKAGE_STATUSES).meta({
+      description:
+        '`preparing` until access is done and the file is written; `available` to download until `expires_at`; `downloaded` once downloaded (still available until it expires); ' +
+        '`expired` once `expires_at` passed (the link answers 410); `deleted` when the file is gone from storage; `failed` when it could not be written (see `error`)',
+    }),
+    created_at: timestamp,
+    available_at: timestamp,
+    expires_at: timestamp,
+    downloaded_at: timestamp.meta({ description: 'The most recent download' }),
+    deleted_at: timestamp,
+    failed_at: timestamp,
+    error: z.string().nullable(),
+    size_bytes: z.number().int().nullable(),
+    sha256: z.string().nullable().meta({ description: 'SHA-256 of the zip, hex' }),
+    collections: z.record(z.string(), z.number().int()).nullable().meta({ description: 'Rows in the package per collection (`dataset:collection`)' }),
+    download_url: z.string().nullable().meta({ description: 'Signed link, valid until `expires_at`; null when the package cannot be downloaded' }),
+    download_count: z.number().int(),
+    downloads: z.array(z.object({ downloaded_at: z.string().meta({ format: 'date-time' }), ip_address: z.string().nullable(), user_agent: z.string().nullable() })),
+  })
+  .meta({ id: 'AccessPackage' });
+
+const DownloadQuery = z.object({
+  expires: z.string().regex(/^\d{1,12}$/, 'must be a Unix time in seconds').meta({ example: '1764000000' }),
+  signature: z.string().min(1).max(200).meta({ example: 'q2b0…' }),
+});
+
+const statusRoute = createRoute({
+  method: 'get',
+  path: '/privacy-request/{privacy_request_id}/access-package',
+  tags: [TAG],
+  summary: "A request's access package: its status, timestamps, downloads and a signed download link",
+  description:
+    'The package holds what access found, limited to the data categories of the policy\'s access rules: `access-results.json` plus one CSV per collection, zipped. ' +
+    'It is written when the access phase ends and deleted when it expires (DSRFLOW_ACCESS_PACKAGE_EXPIRY, 7 days by default).',
+  request: { params: PrivacyRequestIdParam },
+  responses: {
+    200: { description: 'The package', content: json(AccessPackageSchema) },
+    404: { description: 'No such privacy request, or it has no access package (its policy has no access rules, or it ended before access)', content: json(ErrorSchema) },
+    422: errorResponses[422],
+  },
+});
+
+const downloadRoute = createRoute({
+  method: 'get',
+  path: '/access-package/{privacy_request_id}/download',
+  tags: [TAG],
+  summary: 'Download an access package through its signed link',
+  description: 'Each download is recorded with its time and the client (address, user agent). The link is the one `GET /privacy-request/{id}/access-package` gives.',
+  request: { params: PrivacyRequestIdParam, query: DownloadQuery },
+  responses: {
+    200: { description: 'The zip', content: { 'application/zip': { schema: z.string().meta({ format: 'binary' }) } } },
+    403: { description: 'The signature does not match: the link was altered or made for another request', content: json(ErrorSchema) },
+    404: { description: 'No package to download for this request', content: json(ErrorSchema) },
+    410: { description: 'The link or the package expired; the file is (or is being) deleted', content: json(ErrorSchema) },
+    422: errorResponses[422],
+    503: { description: 'The package storage is not reachable or not configured in this process', content: json(ErrorSchema) },
+  },
+});
+
+/** The status as of now: a package past its expiry is expired, even before the timer recorded it. */
+function currentStatus(row: AccessPackageRow, now = Date.now()): AccessPackageStatus {
+  if ((row.status === 'available' || row.status === 'downloaded') && row.expires_at && row.expires_at.getTime() <= now) return 'expired';
+  return row.status;
+}
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+function clientAddress(c: Context): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null; // not served by @hono/node-server (for example app.request in a test)
+  }
+}
+
+export function accessPackageRoutes(deps: Pick<ApiDeps, 'sql' | 'encryptionKey' | 'accessPackages'>) {
+  const key = linkKey(deps.encryptionKey);
+  const baseUrl = (c: Context) => deps.accessPackages?.publicUrl ?? new URL(c.req.url).origin;
+  const gone = (c: Context, message: string) => c.json(errorBody('gone', message), 410);
+
+  return newRouter()
+    .openapi(statusRoute, async (c) => {
+      const { privacy_request_id: id } = c.req.valid('param');
+      const request = await requestForPackage(deps.sql, id);
+      if (!request) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
+      const row = await getAccessPackage(deps.sql, id);
+      if (!row) {
+        if (!request.action_types.includes('access')) return c.json(errorBody('not_found', `The policy of ${id} has no access rules: it has no access package`), 404);
+        if (['complete', 'canceled', 'denied'].includes(request.status)) return c.json(errorBody('not_found', `${id} is ${request.status} without an access package`), 404);
+        return c.json(
+          {
+            privacy_request_id: id,
+            status: 'preparing' as const,
+            created_at: null,
+            available_at: null,
+            expires_at: null,
+            downloaded_at: null,
+            deleted_at: null,
+            failed_at: null,
+            error: null,
+            size_bytes: null,
+            sha256: null,
+            collections: null,
+            download_url: null,
+            download_count: 0,
+            downloads: [],
+          },
+          200,
+        );
+      }
+      const status = currentStatus(row);
+      const downloads = await listDownloads(deps.sql, id);
+      let downloadUrl: string | null = null;
+      if ((status === 'available' || status === 'downloaded') && row.expires_at) {
+        const expires = Math.floor(row.expires_at.getTime() / 1000);
+        const query = new URLSearchParams({ expires: String(expires), signature: signDownload(key, id, expires) });
+        downloadUrl = `${baseUrl(c)}/api/v1/access-package/${encodeURIComponent(id)}/download?${query}`;
+      }
+      return c.json(
+        {
+          privacy_request_id: id,
+          status,
+          created_at: iso(row.created_at),
+          available_at: iso(row.available_at),
+          expires_at: iso(row.expires_at),
+          downloaded_at: iso(row.downloaded_at),
+          deleted_at: iso(row.deleted_at),
+          failed_at: iso(row.failed_at),
+          error: row.error,
+          size_bytes: row.size_bytes,
+          sha256: row.sha256,
+          collections: row.collections,
+          download_url: downloadUrl,
+          download_count: downloads.length,
+          downloads: downloads.map((download) => ({ downloaded_at: download.downloaded_at.toISOString(), ip_address: download.ip_address, user_agent: download.user_agent })),
+        },
+        200,
+      );
+    })
+    .openapi(downloadRoute, async (c) => {
+      const { privacy_request_id: id } = c.req.valid('param');
+      const query = c.req.valid('query');
+      const expires = Number(query.expires);
+      if (!verifyDownload(key, id, expires, query.signature)) {
+        return c.json(errorBody('invalid_signature', 'This download link is not valid: it was altered or made for another request'), 403);
+      }
+      if (expires * 1000 <= Date.now()) return gone(c, `This download link expired at ${new Date(expires * 1000).toISOString()}`);
+      const row = await getAccessPackage(deps.sql, id);
+      if (!row) return c.json(errorBody('not_found', `No access package for ${id}`), 404);
+      const status = currentStatus(row);
+      if (status === 'expired' || status === 'deleted') return gone(c, `The access package of ${id} expired${row.expires_at ? ` at ${row.expires_at.toISOString()}` : ''}`);
+      if (status !== 'available' && status !== 'downloaded') return c.json(errorBody('not_found', `The access package of ${id} is ${status}`), 404);
+      // A HEAD (link previews, download managers) is not a download: nothing is read or recorded.
+      if (c.req.method === 'HEAD') return c.body(null, 200, { 'content-type': 'application/zip', 'cache-control': 'no-store' });
+
+      let object;
+      try {
+        object = await storageAt(row.storage_location, deps.accessPackages?.storage).get(row.object_key);
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error;
+        return c.json(errorBody('storage_unavailable', error.message), 503);
+      }
+      if (!object) return gone(c, `The access package of ${id} is no longer in storage`);
+      const recorded = await recordDownload(deps.sql, id, { ipAddress: clientAddress(c), userAgent: c.req.header('user-agent') ?? null });
+      if (!recorded) {
+        await object.body.cancel();
+        return gone(c, `The access package of ${id} expired`);
+      }
+      return c.body(object.body, 200, {
+        'content-type': 'application/zip',
+        'content-disposition': `attachment; filename="${id}-access-package.zip"`,
+        ...(object.size !== undefined ? { 'content-length': String(object.size) } : {}),
+        'cache-control': 'no-store',
+        'referrer-policy': 'no-referrer',
+        'x-content-type-options': 'nosniff',
+      });
+    });
+}

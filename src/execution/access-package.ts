@@ -1,0 +1,80 @@
+/**
+ * The access package's lifecycle on the worker side: prepare it once access is done (read the
+ * results, keep the policy's categories, zip, store, record `available` with its expiry), record
+ * a failure, and at the expiry mark it `expired` and delete the file (`deleted`).
+ *
+ * Each step is safe to run again: the row in `access_package` says how far it got.
+ */
+import { readAccessResults } from '../db/access-results.js';
+import {
+  getAccessPackage,
+  markAvailable,
+  markDeleted,
+  markExpired,
+  markFailed,
+  startAccessPackage,
+  type AccessPackageStatus,
+} from '../db/access-packages.js';
+import { getSnapshot } from '../db/plans.js';
+import { buildAccessPackage, packagedCollections } from '../domain/access-package.js';
+import { storageAt, type PackageStorage } from '../storage/index.js';
+import { ConfigurationError, type ExecutionContext } from './context.js';
+
+export interface PackageContext extends ExecutionContext {
+  /** Where new packages are written (the configured storage). */
+  storage: PackageStorage;
+}
+
+export const packageObjectKey = (privacyRequestId: string) => `${privacyRequestId}.zip`;
+
+export interface PreparedPackage {
+  status: AccessPackageStatus;
+  /** ISO time until which the package can be downloaded; null when it is not available. */
+  expiresAt: string | null;
+}
+
+const prepared = (row: { status: AccessPackageStatus; expires_at: Date | null }): PreparedPackage => ({
+  status: row.status,
+  expiresAt: row.status === 'failed' ? null : (row.expires_at?.toISOString() ?? null),
+});
+
+export async function prepareAccessPackage(context: PackageContext, input: { privacyRequestId: string; expiresInMs: number }): Promise<PreparedPackage> {
+  const { sql } = context;
+  const { privacyRequestId } = input;
+  const row = await startAccessPackage(sql, privacyRequestId, context.storage.location, packageObjectKey(privacyRequestId));
+  if (row.status !== 'preparing') return prepared(row);
+
+  const snapshot = await getSnapshot(sql, privacyRequestId);
+  if (!snapshot) throw new ConfigurationError(`Privacy request ${privacyRequestId} has no plan`);
+  const collections = packagedCollections(
+    snapshot.policy,
+    snapshot.datasets,
+    snapshot.plan.collections.map((collection) => collection.key),
+  );
+  const withRows = [];
+  for (const collection of collections) {
+    withRows.push({ collection, rows: await readAccessResults(sql, privacyRequestId, collection.dataset, collection.collection) });
+  }
+  const built = buildAccessPackage({ privacyRequestId, policy: snapshot.policy, createdAt: row.created_at, collections: withRows });
+  await storageAt(row.storage_location, context.storage).put(row.object_key, built.zip, 'application/zip');
+  await markAvailable(sql, privacyRequestId, { sizeBytes: built.zip.byteLength, sha256: built.sha256, collections: built.rowCounts, expiresInMs: input.expiresInMs });
+  return prepared((await getAccessPackage(sql, privacyRequestId))!);
+}
+
+/** Preparing failed after its retries; the reason is kept (it names no personal data: storage and plan errors). */
+export async function recordAccessPackageFailure(context: PackageContext, input: { privacyRequestId: string; at: string; message: string }): Promise<void> {
+  await markFailed(context.sql, input.privacyRequestId, context.storage.location, packageObjectKey(input.privacyRequestId), input.message, new Date(input.at));
+}
+
+/** The expiry passed: the link stops working. */
+export async function expireAccessPackage(context: PackageContext, input: { privacyRequestId: string }): Promise<void> {
+  await markExpired(context.sql, input.privacyRequestId);
+}
+
+/** Deletes the file from the storage it was written to, then records `deleted`. */
+export async function deleteAccessPackage(context: PackageContext, input: { privacyRequestId: string; at: string }): Promise<void> {
+  const row = await getAccessPackage(context.sql, input.privacyRequestId);
+  if (!row || !['available', 'downloaded', 'expired'].includes(row.status)) return;
+  await storageAt(row.storage_location, context.storage).delete(row.object_key);
+  await markDeleted(context.sql, input.privacyRequestId, new Date(input.at));
+}
