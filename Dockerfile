@@ -15,6 +15,8 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# Access packages (DSRFLOW_ACCESS_PACKAGE_STORAGE): a volume shared by the api and the worker.
+RUN mkdir -p /var/lib/dsrflow/access-packages && chown -R node:node /var/lib/dsrflow
 USER node
 EXPOSE 8080
 CMD ["node", "dist/src/cli/api.js"]
