@@ -342,6 +342,8 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
       }
       await condition(answered);
     }
+    // Handing over to the next run: the answer stays in the inbox, which goes along.
+    if (continuing && patched('manual-answer-before-continue')) return;
     const entry = inbox.get(key);
     if (!entry) return; // canceled while waiting
     inbox.delete(key);
@@ -455,7 +457,10 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
       }
       if (nodes.every((node) => finished.has(node.status))) return 'done';
       if (running() === 0 && cancel) return 'canceled';
-      if (running() === 0 && !failed && continueAsNewWanted() && rejected.length === 0) return 'continue';
+      // An answer a manual collection has yet to take is handled here first: runManual takes it
+      // out of the inbox, and once taken it would not be carried over to the next run.
+      const answerWaiting = nodes.some((node) => node.manual && node.status === 'awaiting_input' && inbox.has(`${phase}:${node.key}`));
+      if (running() === 0 && !failed && continueAsNewWanted() && rejected.length === 0 && !(answerWaiting && patched('manual-answer-before-continue'))) return 'continue';
       await syncStatus(phase);
       // The retry's effect is recorded once the request left `error` (its update answers then).
       retriesHandled = Math.max(retriesHandled, retryStarted);

@@ -134,6 +134,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       for (const activity of description.raw.pendingActivities ?? []) {
         lines.push(`  pending activity ${activity.activityType?.name} state ${activity.state} attempt ${activity.attempt} ${activity.lastFailure?.message ?? ''}`);
       }
+      for (const child of description.raw.pendingChildren ?? []) lines.push(`  pending child ${child.workflowId} ${child.workflowTypeName}`);
+      const history = await client.workflow.getHandle(id).fetchHistory();
+      const names = (history.events ?? []).slice(-12).map((event) => describeEvent(event));
+      lines.push(`  last events: ${names.join(', ')}`);
     } catch (error) {
       lines.push(`describe failed: ${(error as Error).message}`);
     }
@@ -272,4 +276,15 @@ export async function snapshotTables(target: Sql): Promise<Record<string, Record
     snapshot[table_name] = await target.unsafe(`select * from public."${table_name}" order by 1, 2`);
   }
   return snapshot;
+}
+
+/** One history event as `EVENT_TYPE (activity or child name)`, for failure messages. */
+function describeEvent(event: import('@temporalio/proto').temporal.api.history.v1.IHistoryEvent): string {
+  const type = String(event.eventType ?? '');
+  const name =
+    event.activityTaskScheduledEventAttributes?.activityType?.name ??
+    event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name ??
+    event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ??
+    event.workflowExecutionSignaledEventAttributes?.signalName;
+  return name ? `${type}(${name})` : type;
 }
