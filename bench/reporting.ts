@@ -25,10 +25,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { connect, ensureDatabase, type Sql } from '../src/db/client.js';
-import { getPrivacyRequest, readIdentitiesOf } from '../src/db/privacy-requests.js';
-import { listExecutionLogs } from '../src/db/execution-log.js';
+import { firstAuditLogsPerAction } from '../src/db/audit-log.js';
+import { firstExecutionLogsPerDataset, listExecutionLogs } from '../src/db/execution-log.js';
 import { migrate } from '../src/db/migrate.js';
-import { firstAuditLogsPerAction, csvRecordBatches, firstExecutionLogsPerDataset, listPrivacyRequests, type PrivacyRequestFilters } from '../src/db/reporting.js';
+import { csvRecordBatches, getPrivacyRequest, listPrivacyRequests, readIdentitiesOf, type PrivacyRequestFilters } from '../src/db/privacy-requests.js';
 import { seedReportingVolume } from './reporting-seed.js';
 import type { Benchmark, BenchmarkResult } from './run.js';
 

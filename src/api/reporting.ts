@@ -6,7 +6,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Sql } from '../db/client.js';
 import { listExecutionLogs } from '../db/execution-log.js';
 import { getPrivacyRequest } from '../db/privacy-requests.js';
-import type { PrivacyRequestFilters } from '../db/reporting.js';
+import type { PrivacyRequestFilters } from '../db/privacy-requests.js';
 import { privacyRequestsCsv } from '../service/csv.js';
 import { listReport } from '../service/reporting.js';
 import { taskView } from '../service/tasks.js';

@@ -29,3 +29,25 @@ export async function recordAuditLog(sql: Sql | TransactionSql, entry: AuditLogE
 export async function listAuditLogs(sql: Sql, privacyRequestId: string): Promise<AuditLogRow[]> {
   return sql<AuditLogRow[]>`select * from audit_log where privacy_request_id = ${privacyRequestId} order by id`;
 }
+
+export interface VerboseAuditLog {
+  id: number;
+  privacy_request_id: string;
+  action: AuditLogAction;
+  user_id: string | null;
+  message: string | null;
+  created_at: Date;
+}
+
+/** The first `limit` audit entries of each kind (approved, finished…) of each request. */
+export async function firstAuditLogsPerAction(sql: Sql, privacyRequestIds: string[], limit: number): Promise<VerboseAuditLog[]> {
+  if (!privacyRequestIds.length) return [];
+  return sql<VerboseAuditLog[]>`
+    select id, privacy_request_id, action, user_id, message, created_at from (
+      select audit.*, row_number() over (partition by audit.privacy_request_id, audit.action order by audit.id) as position
+      from audit_log audit
+      where audit.privacy_request_id = any(${sql.array(privacyRequestIds)}::text[])
+    ) numbered
+    where position <= ${limit}
+    order by privacy_request_id, id`;
+}

@@ -95,3 +95,43 @@ export async function collectionProgress(sql: Sql, privacyRequestId: string): Pr
     where privacy_request_id = ${privacyRequestId}
     group by dataset_name, collection_name, action_type`;
 }
+
+export interface VerboseExecutionLog {
+  id: number;
+  privacy_request_id: string;
+  dataset_name: string;
+  collection_name: string;
+  action_type: ActionType;
+  status: ExecutionLogStatus;
+  message: string | null;
+  fields_affected: unknown[] | null;
+  created_at: Date;
+}
+
+/**
+ * The first `limit` execution log entries of each dataset of each request. The datasets of a
+ * request are found by skipping through the (privacy_request_id, dataset_name, id) index, and
+ * each dataset reads at most `limit` entries: the cost does not grow with the size of the log.
+ */
+export async function firstExecutionLogsPerDataset(sql: Sql, privacyRequestIds: string[], limit: number): Promise<VerboseExecutionLog[]> {
+  if (!privacyRequestIds.length) return [];
+  return sql<VerboseExecutionLog[]>`
+    with recursive dataset (privacy_request_id, dataset_name) as (
+      select request.id, (select min(log.dataset_name) from execution_log log where log.privacy_request_id = request.id)
+      from unnest(${sql.array(privacyRequestIds)}::text[]) as request (id)
+      union all
+      select dataset.privacy_request_id, (
+        select min(log.dataset_name) from execution_log log
+        where log.privacy_request_id = dataset.privacy_request_id and log.dataset_name > dataset.dataset_name)
+      from dataset where dataset.dataset_name is not null
+    )
+    select entry.* from dataset cross join lateral (
+      select log.id, log.privacy_request_id, log.dataset_name, log.collection_name, log.action_type, log.status, log.message, log.fields_affected, log.created_at
+      from execution_log log
+      where log.privacy_request_id = dataset.privacy_request_id and log.dataset_name = dataset.dataset_name
+      order by log.id
+      limit ${limit}
+    ) entry
+    where dataset.dataset_name is not null
+    order by entry.privacy_request_id, entry.id`;
+}

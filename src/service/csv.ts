@@ -1,12 +1,12 @@
 /**
  * The privacy request listing as CSV (RFC 4180, CRLF line ends), streamed: Postgres writes each
- * request's record (src/db/reporting.ts) and a server-side cursor hands them over a batch at a
+ * request's record (src/db/privacy-requests.ts) and a server-side cursor hands them over a batch at a
  * time; the next batch is read only once the client has taken the previous one, so the API's
  * memory stays flat however many requests match.
  */
 import { Buffer } from 'node:buffer';
 import type { Sql } from '../db/client.js';
-import { CSV_COLUMNS, csvRecordBatches, type PrivacyRequestFilters } from '../db/reporting.js';
+import { CSV_COLUMNS, csvRecordBatches, type PrivacyRequestFilters } from '../db/privacy-requests.js';
 
 /** Records per round trip to Postgres (and per chunk written to the client). */
 export const CSV_BATCH_SIZE = 1000;

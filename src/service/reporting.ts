@@ -4,10 +4,10 @@
  * log entries grouped by dataset name and audit entries under "Request approved", "Request
  * finished"…, at most 50 of each group.
  */
-import type { AuditLogAction } from '../db/audit-log.js';
+import { firstAuditLogsPerAction, type AuditLogAction } from '../db/audit-log.js';
 import type { Sql } from '../db/client.js';
-import { readIdentitiesOf } from '../db/privacy-requests.js';
-import { firstAuditLogsPerAction, firstExecutionLogsPerDataset, listPrivacyRequests, type PrivacyRequestFilters } from '../db/reporting.js';
+import { firstExecutionLogsPerDataset } from '../db/execution-log.js';
+import { listPrivacyRequests, readIdentitiesOf, type PrivacyRequestFilters } from '../db/privacy-requests.js';
 import type { Identity } from '../domain/privacy-requests.js';
 import { toPrivacyRequestResponse } from './privacy-requests.js';
 

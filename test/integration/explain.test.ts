@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../../src/db/client.js';
 import { collectionProgress, listExecutionLogs } from '../../src/db/execution-log.js';
 import { purgeExpiredIdentities, readIdentitiesOf } from '../../src/db/privacy-requests.js';
-import { countPrivacyRequests, firstAuditLogsPerAction, firstExecutionLogsPerDataset, listPrivacyRequests, pageOfPrivacyRequests, type PrivacyRequestFilters } from '../../src/db/reporting.js';
+import { firstAuditLogsPerAction } from '../../src/db/audit-log.js';
+import { firstExecutionLogsPerDataset } from '../../src/db/execution-log.js';
+import { countPrivacyRequests, listPrivacyRequests, pageOfPrivacyRequests, type PrivacyRequestFilters } from '../../src/db/privacy-requests.js';
 import { seedReportingVolume, type SeededVolume } from '../../bench/reporting-seed.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
