@@ -134,7 +134,7 @@ async function run(): Promise<BenchmarkResult> {
       ],
       notes: [
         `Target: the request completes, every collection completes exactly once, and no run's history reaches Temporal's limit of 51,200 events. Without continue-as-new, one run would have held all ${totalEvents.toLocaleString('en-US')} events. ${passed ? 'Met.' : 'NOT met.'}`,
-        `Setup: ${COLLECTIONS.toLocaleString('en-US')} Postgres tables, one row each, each referencing its parent's id (${FAN_OUT} children per parent); the default access policy; DSRFLOW_HISTORY_EVENT_LIMIT=${config.historyEventLimit.toLocaleString('en-US')}, DSRFLOW_COLLECTION_CONCURRENCY=${config.collectionConcurrency}; the Temporal CLI dev server (SQLite in memory), one worker and the API in this process.`,
+        `Setup: ${COLLECTIONS.toLocaleString('en-US')} Postgres tables, one row each, each referencing its parent's id (${FAN_OUT} children per parent); the default access policy; DSRFLOW_HISTORY_EVENT_LIMIT=${config.execution.historyEventLimit.toLocaleString('en-US')}, DSRFLOW_COLLECTION_CONCURRENCY=${config.execution.collectionConcurrency}; the Temporal CLI dev server (SQLite in memory), one worker and the API in this process.`,
       ],
       passed,
     };

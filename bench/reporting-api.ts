@@ -5,7 +5,7 @@
  * Prints `{"url": …}` on one line once it listens; SIGTERM ends it.
  */
 import { Client, Connection } from '@temporalio/client';
-import { createApp } from '../src/api/app.js';
+import { apiDeps, createApp } from '../src/api/app.js';
 import { keepHeapNearLiveSize } from '../src/api/heap.js';
 import { listen } from '../src/api/server.js';
 import { loadConfig } from '../src/config.js';
@@ -18,14 +18,7 @@ const sql = connect(config.databaseUrl, { applicationName: 'dsrflow-bench-api' }
 // Like the API at start (it migrates first): the pool has fetched Postgres' array types.
 await sql`select 1`;
 const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:7233' }), namespace: config.temporal.namespace });
-const app = createApp({
-  sql,
-  temporal,
-  taskQueue: config.temporal.taskQueue,
-  encryptionKey: config.encryptionKey!,
-  identityTtlMs: config.identityTtlMs,
-  maxPageSize: config.maxPageSize,
-});
+const app = createApp(apiDeps(config, { sql, temporal, encryptionKey: config.encryptionKey! }));
 const server = await listen(app, '127.0.0.1', 0);
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 process.once('SIGTERM', () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { StorageSettings } from './storage/index.js';
+import type { ExecutionSettings } from '../workflows/definitions.js';
 
 /** Durations are written `500ms`, `30s`, `5m`, `2h` or `14d`; plain numbers are milliseconds. */
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
@@ -156,17 +157,8 @@ export interface Config {
   dataDir: string;
   encryptionKey: Buffer | undefined;
   identityTtlMs: number;
-  activity: {
-    startToCloseTimeoutMs: number;
-    heartbeatTimeoutMs: number;
-    maxAttempts: number;
-    initialRetryIntervalMs: number;
-  };
-  collectionConcurrency: number;
-  requireApproval: boolean;
-  manualDeadlineMs: number;
-  manualDeadlineAction: 'skip' | 'wait';
-  historyEventLimit: number;
+  /** How the worker runs requests; handed to each request with its plan, so replays see the same. */
+  execution: Required<ExecutionSettings>;
   maxPageSize: number;
   maintenanceIntervalMs: number;
   /** Undefined when the codec endpoint is off. */
@@ -174,7 +166,6 @@ export interface Config {
   exampleDatabaseUrl: string;
   accessPackages: {
     storage: StorageSettings;
-    expiryMs: number;
     publicUrl: string | undefined;
   };
   logLevel: Environment['LOG_LEVEL'];
@@ -214,17 +205,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DSRFLOW_DATA_DIR,
     encryptionKey: e.DSRFLOW_ENCRYPTION_KEY ? Buffer.from(e.DSRFLOW_ENCRYPTION_KEY, 'base64') : undefined,
     identityTtlMs: e.DSRFLOW_IDENTITY_TTL,
-    activity: {
+    execution: {
       startToCloseTimeoutMs: e.DSRFLOW_ACTIVITY_START_TO_CLOSE_TIMEOUT,
       heartbeatTimeoutMs: e.DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT,
       maxAttempts: e.DSRFLOW_ACTIVITY_MAX_ATTEMPTS,
       initialRetryIntervalMs: e.DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL,
+      collectionConcurrency: e.DSRFLOW_COLLECTION_CONCURRENCY,
+      requireApproval: e.DSRFLOW_REQUIRE_APPROVAL === 'true',
+      manualDeadlineMs: e.DSRFLOW_MANUAL_DEADLINE,
+      manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,
+      historyEventLimit: e.DSRFLOW_HISTORY_EVENT_LIMIT,
+      accessPackageExpiryMs: e.DSRFLOW_ACCESS_PACKAGE_EXPIRY,
     },
-    collectionConcurrency: e.DSRFLOW_COLLECTION_CONCURRENCY,
-    requireApproval: e.DSRFLOW_REQUIRE_APPROVAL === 'true',
-    manualDeadlineMs: e.DSRFLOW_MANUAL_DEADLINE,
-    manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,
-    historyEventLimit: e.DSRFLOW_HISTORY_EVENT_LIMIT,
     maxPageSize: e.DSRFLOW_MAX_PAGE_SIZE,
     maintenanceIntervalMs: e.DSRFLOW_MAINTENANCE_INTERVAL,
     codecEndpoint:
@@ -237,7 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
-    accessPackages: { storage, expiryMs: e.DSRFLOW_ACCESS_PACKAGE_EXPIRY, publicUrl: e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '') },
+    accessPackages: { storage, publicUrl: e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     production,
   };

@@ -6,7 +6,8 @@ import type { Client } from '@temporalio/client';
 import { HTTPException } from 'hono/http-exception';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import type { PackageStorage } from '../storage/index.js';
+import type { Config } from '../config.js';
+import { createStorage, type PackageStorage } from '../storage/index.js';
 import { accessPackageRoutes } from './access-packages.js';
 import { codecRoutes } from './codec.js';
 import { connectionRoutes } from './connections.js';
@@ -24,8 +25,7 @@ export interface ApiDeps {
   taskQueue: string;
   encryptionKey: Buffer;
   identityTtlMs: number;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
-  /** Configuration changes are logged at info (keys only, never secrets). */
+  /** Configuration changes are logged at info (keys only, never secrets), unexpected errors at error. */
   logger?: Logger;
   /** Serve /codec for the Temporal Web UI, callable from these browser origins. */
   codec?: { origins: string[] };
@@ -33,6 +33,18 @@ export interface ApiDeps {
   maxPageSize?: number;
   /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
   accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
+}
+
+/** The API's dependencies as the configuration sets them, around the connections the caller opened. */
+export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal' | 'encryptionKey' | 'logger'>): ApiDeps {
+  return {
+    ...opened,
+    taskQueue: config.temporal.taskQueue,
+    identityTtlMs: config.identityTtlMs,
+    maxPageSize: config.maxPageSize,
+    accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
+    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
+  };
 }
 
 export function createApp(deps: ApiDeps) {
@@ -71,7 +83,7 @@ export function createApp(deps: ApiDeps) {
       }
       return c.json(errorBody('http_error', error.message), error.status);
     }
-    deps.log?.('Unhandled API error', { error: (error as Error).message, path: c.req.path });
+    deps.logger?.error('Unhandled API error', { error: (error as Error).message, path: c.req.path });
     return c.json(errorBody('internal_error', 'Something went wrong on our side; the request was logged'), 500);
   });
   return app;

@@ -6,6 +6,7 @@
 import type { ZodError } from 'zod';
 import type { Sql, TransactionSql } from '../db/client.js';
 import { formatPath, issueMessage } from '../domain/messages.js';
+import type { Logger } from '../logger.js';
 
 /** Thrown by an item's apply function: the item is listed as failed with this message. */
 export class ItemRejected extends Error {
@@ -45,7 +46,7 @@ function databaseFailure(error: unknown): string | undefined {
 }
 
 export async function applyEach<I, S, D>(
-  deps: { sql: Sql; log?: ((message: string, fields?: Record<string, unknown>) => void) | undefined },
+  deps: { sql: Sql; logger?: Logger | undefined },
   items: readonly I[],
   apply: (tx: TransactionSql, item: I, index: number) => Promise<S>,
   describe: (item: I) => D,
@@ -60,7 +61,7 @@ export async function applyEach<I, S, D>(
         continue;
       }
       const known = databaseFailure(error);
-      if (!known) deps.log?.('Configuration item could not be saved', { error: (error as Error).message, code: (error as { code?: string }).code });
+      if (!known) deps.logger?.error('Configuration item could not be saved', { error: (error as Error).message, code: (error as { code?: string }).code });
       result.failed.push({ message: `body[${index}]: ${known ?? 'could not be saved; nothing was changed and the error was logged'}`, data: describe(item) });
     }
   }

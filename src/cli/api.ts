@@ -1,11 +1,10 @@
 /** `npm run api`: the HTTP API process. Scale it out behind a load balancer. */
-import { createApp } from '../api/app.js';
+import { apiDeps, createApp } from '../api/app.js';
 import { keepHeapNearLiveSize } from '../api/heap.js';
 import { listen } from '../api/server.js';
 import { loadConfigOrExit } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
 import { createLogger } from '../logger.js';
-import { createStorage } from '../storage/index.js';
 import { connectClient } from '../temporal/client.js';
 import { fail, onShutdown, openDatabase } from './bootstrap.js';
 
@@ -16,18 +15,7 @@ try {
   const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
   const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   const temporal = await connectClient(config, encryptionKey);
-  const app = createApp({
-    sql,
-    temporal,
-    taskQueue: config.temporal.taskQueue,
-    encryptionKey,
-    identityTtlMs: config.identityTtlMs,
-    maxPageSize: config.maxPageSize,
-    accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
-    logger: log,
-    log: log.error,
-    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
-  });
+  const app = createApp(apiDeps(config, { sql, temporal, encryptionKey, logger: log }));
   const server = await listen(app, config.http.host, config.http.port);
   log.info('API listening', { url: server.url });
   onShutdown(async () => {

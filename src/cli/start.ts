@@ -11,13 +11,13 @@
  * Ctrl-C stops the API, the worker and the dev server.
  */
 import { resolve } from 'node:path';
-import { createApp } from '../api/app.js';
+import { apiDeps, createApp } from '../api/app.js';
 import { listen, type ApiServer } from '../api/server.js';
 import { loadConfigOrExit, temporalAddress, type Config } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
 import type { Sql } from '../db/client.js';
 import { DEFAULT_ACCESS_POLICY_KEY, EXAMPLE_ERASURE_POLICY_KEY, loadExampleDatabase, registerExample } from '../example/load.js';
-import { createStorage } from '../storage/index.js';
+import { createLogger } from '../logger.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectClient } from '../temporal/client.js';
 import { startDevServer, temporalAnswers, type DevServer } from '../temporal/dev-server.js';
@@ -80,17 +80,7 @@ try {
   worker = await createWorker({ config, sql, encryptionKey });
   const running = worker.run();
   const client = await connectClient(config, encryptionKey);
-  const app = createApp({
-    sql,
-    temporal: client,
-    taskQueue: config.temporal.taskQueue,
-    encryptionKey,
-    identityTtlMs: config.identityTtlMs,
-    maxPageSize: config.maxPageSize,
-    accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
-    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
-    log: (message, fields) => console.error(message, fields ?? {}),
-  });
+  const app = createApp(apiDeps(config, { sql, temporal: client, encryptionKey, logger: createLogger('api', config.logLevel) }));
   server = await listen(app, config.http.host, config.http.port);
 
   say('');

@@ -50,18 +50,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   const connectors = new ConnectorRegistry(sql, encryptionKey);
   const activities = createActivities(
     { sql, connectors, encryptionKey, snapshots: new Map() },
-    {
-      startToCloseTimeoutMs: config.activity.startToCloseTimeoutMs,
-      heartbeatTimeoutMs: config.activity.heartbeatTimeoutMs,
-      maxAttempts: config.activity.maxAttempts,
-      initialRetryIntervalMs: config.activity.initialRetryIntervalMs,
-      collectionConcurrency: config.collectionConcurrency,
-      requireApproval: config.requireApproval,
-      manualDeadlineMs: config.manualDeadlineMs,
-      manualDeadlineAction: config.manualDeadlineAction,
-      historyEventLimit: config.historyEventLimit,
-      accessPackageExpiryMs: config.accessPackages.expiryMs,
-    },
+    config.execution,
     createStorage(config.accessPackages.storage),
   );
   const worker = await Worker.create({

@@ -52,7 +52,6 @@ beforeAll(async () => {
     taskQueue: harness.config.temporal.taskQueue,
     encryptionKey: harness.encryptionKey,
     identityTtlMs: harness.config.identityTtlMs,
-    log: (message, fields) => logLines.push(JSON.stringify({ message, ...fields })),
     logger: createLogger('api', 'debug', (line) => logLines.push(line)),
   });
   api = await listen(app, '127.0.0.1', 0);

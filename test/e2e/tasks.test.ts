@@ -149,7 +149,7 @@ describe('a collection that times out on every attempt', () => {
       await lock`rollback`;
       lock.release();
     }
-    expect(cancels).toBe(harness.config.activity.maxAttempts);
+    expect(cancels).toBe(harness.config.execution.maxAttempts);
   });
 
   it('is in error after its retries, with every attempt counted and the category of the last error', async () => {
@@ -158,7 +158,7 @@ describe('a collection that times out on every attempt', () => {
     const login = task(view, 'login');
     expect(login).toMatchObject({
       status: 'error',
-      attempts: harness.config.activity.maxAttempts,
+      attempts: harness.config.execution.maxAttempts,
       row_count: null,
       finished_at: null,
       last_error: { category: 'timeout', message: 'canceling statement due to user request', at: expect.any(String) },
@@ -173,7 +173,7 @@ describe('a collection that times out on every attempt', () => {
     const log = (await (await harness.fetch(`/api/v1/privacy-request/${id}/log?size=50`)).json()) as { items: { collection_name: string; status: string; error_category: string | null }[] };
     expect(log.items.filter((entry) => entry.collection_name === 'login').map((entry) => [entry.status, entry.error_category])).toEqual([
       ['in_processing', null],
-      ...Array.from({ length: harness.config.activity.maxAttempts - 1 }, () => ['retrying', null]),
+      ...Array.from({ length: harness.config.execution.maxAttempts - 1 }, () => ['retrying', null]),
       ['error', 'timeout'],
     ]);
   });
@@ -186,7 +186,7 @@ describe('a collection that times out on every attempt', () => {
     expect(Object.fromEntries(view.items.map((item) => [item.collection_name, [item.status, item.row_count]]))).toEqual(
       Object.fromEntries(Object.entries(CUSTOMER_1_COUNTS).map(([name, count]) => [name, ['complete', count]])),
     );
-    expect(task(view, 'login')).toMatchObject({ attempts: harness.config.activity.maxAttempts + 1, last_error: { category: 'timeout' } });
+    expect(task(view, 'login')).toMatchObject({ attempts: harness.config.execution.maxAttempts + 1, last_error: { category: 'timeout' } });
   });
 });
 

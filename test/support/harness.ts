@@ -11,7 +11,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { createApp } from '../../src/api/app.js';
+import { apiDeps, createApp } from '../../src/api/app.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connect, type Sql } from '../../src/db/client.js';
@@ -109,14 +109,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(encryptionKey) });
-  const app = createApp({
-    sql,
-    temporal: client,
-    taskQueue: config.temporal.taskQueue,
-    encryptionKey,
-    identityTtlMs: config.identityTtlMs,
-    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
-  });
+  const app = createApp(apiDeps(config, { sql, temporal: client, encryptionKey }));
   const api = await listen(app, '127.0.0.1', 0);
   const workers: DsrWorker[] = [];
   const running: Promise<void>[] = [];

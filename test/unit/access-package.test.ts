@@ -160,9 +160,9 @@ describe('configuration of access packages', () => {
   it('defaults to a directory under DSRFLOW_DATA_DIR and 7 days', () => {
     expect(loadConfig({ DSRFLOW_DATA_DIR: '/var/lib/dsrflow' }).accessPackages).toEqual({
       storage: { kind: 'local', directory: '/var/lib/dsrflow/access-packages' },
-      expiryMs: 7 * 86_400_000,
       publicUrl: undefined,
     });
+    expect(loadConfig({}).execution.accessPackageExpiryMs).toBe(7 * 86_400_000);
   });
 
   it('reads a directory, a file: URL, a bucket with its credentials, the expiry and the public URL', () => {
@@ -179,9 +179,9 @@ describe('configuration of access packages', () => {
     });
     expect(config.accessPackages).toEqual({
       storage: { kind: 's3', bucket: 'dsr-packages', prefix: 'eu/prod/', region: 'eu-west-1', endpoint: 'http://minio:9000', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: undefined } },
-      expiryMs: 3000,
       publicUrl: 'https://privacy.example.com',
     });
+    expect(config.execution.accessPackageExpiryMs).toBe(3000);
   });
 
   it.each([

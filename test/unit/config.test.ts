@@ -7,12 +7,12 @@ describe('configuration', () => {
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/dsrflow');
     expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'dsrflow', devPort: 7233, uiPort: 8233 });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(config.activity.heartbeatTimeoutMs).toBe(30_000);
+    expect(config.execution.heartbeatTimeoutMs).toBe(30_000);
   });
 
   it('reads durations and numbers', () => {
     const config = loadConfig({ DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT: '1500ms', DSRFLOW_IDENTITY_TTL: '2d', PORT: '9000', TEMPORAL_ADDRESS: 'temporal:7233' });
-    expect(config.activity.heartbeatTimeoutMs).toBe(1500);
+    expect(config.execution.heartbeatTimeoutMs).toBe(1500);
     expect(config.identityTtlMs).toBe(2 * 86_400_000);
     expect(config.http.port).toBe(9000);
     expect(config.temporal.address).toBe('temporal:7233');
