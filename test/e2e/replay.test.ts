@@ -6,6 +6,9 @@
  * The same scenarios run in every test run (they continue as new with updates in flight); record
  * their histories again, when a change is meant to apply only to new requests, with:
  *   RECORD_HISTORIES=1 npx vitest run test/e2e/replay.test.ts
+ * Keep the previous generation under a new name first (`before-access-packages--*.json` are the
+ * histories of requests that ran before access packages): requests of every generation may still
+ * be running somewhere.
  * The histories are encrypted with a fixed, test-only key.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
