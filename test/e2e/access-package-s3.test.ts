@@ -117,9 +117,7 @@ describe.skipIf(!available)('a request whose package goes to a bucket', () => {
     };
     await harness.savePolicy(policy);
     await harness.startWorker();
-    // The API as `npm run api` builds it: with the configured storage (the harness's API has none).
-    const storage = harness.config.accessPackages.storage;
-    if (storage.kind !== 's3') throw new Error('expected s3 storage');
+    // An API whose configuration has no bucket (a directory, the default): it cannot open the package.
     api = await listen(
       createApp({
         sql: harness.sql,
@@ -127,7 +125,6 @@ describe.skipIf(!available)('a request whose package goes to a bucket', () => {
         taskQueue: harness.config.temporal.taskQueue,
         encryptionKey: harness.encryptionKey,
         identityTtlMs: harness.config.identityTtlMs,
-        accessPackages: { storage: new S3Storage(storage), publicUrl: undefined },
       }),
       '127.0.0.1',
       0,
@@ -142,7 +139,7 @@ describe.skipIf(!available)('a request whose package goes to a bucket', () => {
   it('is written to the bucket, downloads through the link, and is deleted from the bucket at the expiry', async () => {
     const id = await harness.submit({ policy_key: 'email_access', identity: { email: 'customer-1@example.com' } });
     expect(await harness.result(id)).toEqual({ status: 'complete' });
-    const view = async () => (await (await fetch(`${api.url}/api/v1/privacy-request/${id}/access-package`)).json()) as PackageView;
+    const view = async () => (await (await harness.fetch(`/api/v1/privacy-request/${id}/access-package`)).json()) as PackageView;
     const before = await view();
     expect(before.status).toBe('available');
     const bucket = new S3Storage({ bucket: 'packages', prefix: 'requests/', region: 'us-east-1', endpoint: moto.endpoint, credentials: moto.credentials });
@@ -156,8 +153,9 @@ describe.skipIf(!available)('a request whose package goes to a bucket', () => {
     expect(document.results['postgres_example_test_dataset:customer']).toEqual([{ email: 'customer-1@example.com' }]);
     expect((await view()).status).toBe('downloaded');
 
-    // The harness's API has no S3 credentials: it says so rather than failing obscurely.
-    const withoutStorage = await harness.fetch(new URL(before.download_url!).pathname + new URL(before.download_url!).search);
+    // An API configured without the bucket (so without its credentials) says so rather than failing obscurely.
+    const link = new URL(before.download_url!);
+    const withoutStorage = await fetch(`${api.url}${link.pathname}${link.search}`);
     expect(withoutStorage.status).toBe(503);
 
     const deleted = await eventually(async () => ((await view()).status === 'deleted' ? true : undefined), { timeoutMs: 40_000, intervalMs: 250, what: 'the package to be deleted' });
