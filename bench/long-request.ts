@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import postgres from 'postgres';
 import { createApp } from '../src/api/app.js';
 import { listen } from '../src/api/server.js';
@@ -20,9 +20,9 @@ import { savePolicy } from '../src/db/policies.js';
 import type { Dataset } from '../src/domain/datasets.js';
 import { defaultAccessPolicy } from '../src/example/load.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
-import { dataConverter, FAILURE_CONVERTER_PATH } from '../src/temporal/codec.js';
+import { dataConverter } from '../src/temporal/codec.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { createWorker, workflowsPath } from '../src/worker/index.js';
+import { bundleWorkflows, createWorker } from '../src/worker/index.js';
 import type { Benchmark, BenchmarkResult } from './run.js';
 
 const COLLECTIONS = Number(process.env.BENCH_LONG_COLLECTIONS ?? 5000);
@@ -83,7 +83,7 @@ async function run(): Promise<BenchmarkResult> {
     await upsertDataset(sql, 'wide', dataset());
     await sql.begin((tx) => savePolicy(tx, defaultAccessPolicy));
 
-    const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
+    const bundle = await bundleWorkflows();
     const worker = await createWorker({ config, sql, encryptionKey: key, workflowBundle: bundle });
     const running = worker.run();
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverter(key) });

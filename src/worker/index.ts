@@ -6,14 +6,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { temporalAddress, type Config } from '../config.js';
 import { ConnectorRegistry } from '../connectors/registry.js';
 import type { Sql } from '../db/client.js';
 import { createLogger } from '../logger.js';
 import { createStorage } from '../storage/index.js';
-import { dataConverter } from '../temporal/codec.js';
+import { dataConverter, FAILURE_CONVERTER_PATH } from '../temporal/codec.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { startMaintenance } from './maintenance.js';
 
@@ -21,6 +21,14 @@ import { startMaintenance } from './maintenance.js';
 export function workflowsPath(): string {
   const compiled = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
   return existsSync(compiled) ? compiled : fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+}
+
+/**
+ * Bundles the workflow code for the worker's sandbox, with the failure converter it needs, and
+ * the bundler's own report only on warnings (its module list is noise in `npm start`).
+ */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
 }
 
 export interface DsrWorker {
@@ -59,7 +67,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
     taskQueue: config.temporal.taskQueue,
     activities,
     dataConverter: dataConverter(encryptionKey),
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: workflowsPath() }),
+    workflowBundle: workflowBundle ?? (await bundleWorkflows()),
   });
   let running: Promise<void> | undefined;
   return {

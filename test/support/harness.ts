@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { apiDeps, createApp } from '../../src/api/app.js';
@@ -19,8 +19,8 @@ import { upsertConnection } from '../../src/db/connections.js';
 import { savePolicy } from '../../src/db/policies.js';
 import type { Policy } from '../../src/domain/policies.js';
 import { registerExample } from '../../src/example/load.js';
-import { dataConverter, FAILURE_CONVERTER_PATH } from '../../src/temporal/codec.js';
-import { createWorker, workflowsPath, type DsrWorker } from '../../src/worker/index.js';
+import { dataConverter } from '../../src/temporal/codec.js';
+import { bundleWorkflows, createWorker, type DsrWorker } from '../../src/worker/index.js';
 import type { PrivacyRequestOutcome } from '../../workflows/definitions.js';
 import { cloneDatabase } from './databases.js';
 
@@ -36,7 +36,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflows();
   return bundle;
 }
 
