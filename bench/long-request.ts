@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import postgres from 'postgres';
-import { createApp } from '../src/api/app.js';
+import { apiDeps, createApp } from '../src/api/app.js';
 import { listen } from '../src/api/server.js';
 import { loadConfig } from '../src/config.js';
 import { connect, ensureDatabase } from '../src/db/client.js';
@@ -87,7 +87,7 @@ async function run(): Promise<BenchmarkResult> {
     const worker = await createWorker({ config, sql, encryptionKey: key, workflowBundle: bundle });
     const running = worker.run();
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverter(key) });
-    const api = await listen(createApp({ sql, temporal: client, taskQueue: config.temporal.taskQueue, encryptionKey: key, identityTtlMs: config.identityTtlMs }), '127.0.0.1', 0);
+    const api = await listen(createApp(apiDeps(config, { sql, temporal: client, encryptionKey: key })), '127.0.0.1', 0);
 
     const started = Date.now();
     const response = await fetch(`${api.url}/api/v1/privacy-request`, {

@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { createApp } from '../../src/api/app.js';
 import { redactSecrets } from '../../src/api/connections.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { parseDatasetYaml } from '../../src/domain/datasets.js';
@@ -46,14 +45,7 @@ beforeAll(async () => {
   const url = new URL(harness.targetUrl);
   url.password = PASSWORD;
   urlWithPassword = url.toString();
-  const app = createApp({
-    sql: harness.sql,
-    temporal: harness.client,
-    taskQueue: harness.config.temporal.taskQueue,
-    encryptionKey: harness.encryptionKey,
-    identityTtlMs: harness.config.identityTtlMs,
-    logger: createLogger('api', 'debug', (line) => logLines.push(line)),
-  });
+  const app = harness.createApp({ logger: createLogger('api', 'debug', (line) => logLines.push(line)) });
   api = await listen(app, '127.0.0.1', 0);
 });
 

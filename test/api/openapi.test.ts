@@ -4,7 +4,6 @@
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
 let harness: Harness;
@@ -17,13 +16,7 @@ afterAll(() => harness?.close());
 
 /** The routes the app serves under /api/v1, as `METHOD /path/{param}`. */
 function servedRoutes(): string[] {
-  const app = createApp({
-    sql: harness.sql,
-    temporal: harness.client,
-    taskQueue: harness.config.temporal.taskQueue,
-    encryptionKey: harness.encryptionKey,
-    identityTtlMs: harness.config.identityTtlMs,
-  });
+  const app = harness.createApp();
   const routes = app.routes
     .filter((route) => route.path.startsWith('/api/v1/') && route.method !== 'ALL')
     .map((route) => `${route.method} ${route.path.replace(/:([^/]+)/g, '{$1}')}`);

@@ -6,7 +6,6 @@
  * streamed from a cursor). The listing fixture is written straight into the database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { loadConfig } from '../../src/config.js';
 import { insertIdentities, purgeExpiredIdentities } from '../../src/db/privacy-requests.js';
@@ -199,14 +198,7 @@ describe('bad query values', () => {
 
 describe('the page size cap', () => {
   const withCap = async (maxPageSize: number, run: (api: ApiServer) => Promise<void>) => {
-    const app = createApp({
-      sql: harness.sql,
-      temporal: harness.client,
-      taskQueue: harness.config.temporal.taskQueue,
-      encryptionKey: harness.encryptionKey,
-      identityTtlMs: harness.config.identityTtlMs,
-      maxPageSize,
-    });
+    const app = harness.createApp({ maxPageSize });
     const api = await listen(app, '127.0.0.1', 0);
     try {
       await run(api);

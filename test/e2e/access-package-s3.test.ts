@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import type { Policy } from '../../src/domain/policies.js';
 import { S3Storage, StorageError, storageAt } from '../../src/storage/index.js';
@@ -118,17 +117,7 @@ describe.skipIf(!available)('a request whose package goes to a bucket', () => {
     await harness.savePolicy(policy);
     await harness.startWorker();
     // An API whose configuration has no bucket (a directory, the default): it cannot open the package.
-    api = await listen(
-      createApp({
-        sql: harness.sql,
-        temporal: harness.client,
-        taskQueue: harness.config.temporal.taskQueue,
-        encryptionKey: harness.encryptionKey,
-        identityTtlMs: harness.config.identityTtlMs,
-      }),
-      '127.0.0.1',
-      0,
-    );
+    api = await listen(harness.createApp({ accessPackages: {} }), '127.0.0.1', 0);
   });
   afterAll(async () => {
     await api?.close();

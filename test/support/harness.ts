@@ -11,7 +11,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { apiDeps, createApp } from '../../src/api/app.js';
+import { apiDeps, createApp, type ApiDeps } from '../../src/api/app.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connect, type Sql } from '../../src/db/client.js';
@@ -57,6 +57,8 @@ export interface Harness {
   targetUrl: string;
   client: Client;
   api: ApiServer;
+  /** Another app on this harness's database and Temporal, as the configuration builds it, with some dependencies changed. */
+  createApp(overrides?: Partial<ApiDeps>): ReturnType<typeof createApp>;
   encryptionKey: Buffer;
   /** Env that reproduces this harness's configuration in a child process. */
   env: Record<string, string>;
@@ -109,7 +111,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(encryptionKey) });
-  const app = createApp(apiDeps(config, { sql, temporal: client, encryptionKey }));
+  const appWith = (overrides: Partial<ApiDeps> = {}) => createApp({ ...apiDeps(config, { sql, temporal: client, encryptionKey }), ...overrides });
+  const app = appWith();
   const api = await listen(app, '127.0.0.1', 0);
   const workers: DsrWorker[] = [];
   const running: Promise<void>[] = [];
@@ -148,6 +151,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
     client,
     api,
+    createApp: appWith,
     encryptionKey,
     env,
     async startWorker() {
