@@ -62,7 +62,8 @@ export interface Harness {
   encryptionKey: Buffer;
   /** Env that reproduces this harness's configuration in a child process. */
   env: Record<string, string>;
-  startWorker(): Promise<DsrWorker>;
+  /** Starts a worker on this harness's task queue; `execution` overrides the configured execution settings. */
+  startWorker(execution?: Partial<Config['execution']>): Promise<DsrWorker>;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   postJson(path: string, body: unknown): Promise<Response>;
   handle(privacyRequestId: string): WorkflowHandle;
@@ -154,8 +155,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     createApp: appWith,
     encryptionKey,
     env,
-    async startWorker() {
-      const worker = await createWorker({ config, sql, encryptionKey, workflowBundle: await workflowBundle() });
+    async startWorker(execution = {}) {
+      const worker = await createWorker({ config: { ...config, execution: { ...config.execution, ...execution } }, sql, encryptionKey, workflowBundle: await workflowBundle() });
       workers.push(worker);
       running.push(worker.run());
       return worker;
