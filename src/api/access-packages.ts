@@ -14,20 +14,20 @@ import {
   getAccessPackage,
   listDownloads,
   recordDownload,
-  requestForPackage,
   type AccessPackageRow,
   type AccessPackageStatus,
+  type DownloadRow,
 } from '../db/access-packages.js';
+import { getPrivacyRequest } from '../db/privacy-requests.js';
 import { linkKey, signDownload, verifyDownload } from '../domain/download-links.js';
+import { iso } from '../service/privacy-requests.js';
 import { storageAt, StorageError } from '../storage/index.js';
 import type { ApiDeps } from './app.js';
 import { errorBody } from './errors.js';
-import { ErrorSchema, errorResponses, PrivacyRequestIdParam } from './schemas.js';
+import { ErrorSchema, errorResponses, json, PrivacyRequestIdParam, timestamp } from './schemas.js';
 import { newRouter } from './types.js';
 
 const TAG = 'Access packages';
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
-const timestamp = z.string().nullable().meta({ format: 'date-time' });
 
 const AccessPackageSchema = z
   .object({
@@ -97,14 +97,33 @@ function currentStatus(row: AccessPackageRow, now = Date.now()): AccessPackageSt
   return row.status;
 }
 
-const iso = (date: Date | null) => date?.toISOString() ?? null;
-
 function clientAddress(c: Context): string | null {
   try {
     return getConnInfo(c).remote.address ?? null;
   } catch {
     return null; // not served by @hono/node-server (for example app.request in a test)
   }
+}
+
+/** The package as the API shows it; without a row, one that is still being prepared. */
+function packageView(privacyRequestId: string, row: AccessPackageRow | undefined, downloads: DownloadRow[], downloadUrl: string | null): z.infer<typeof AccessPackageSchema> {
+  return {
+    privacy_request_id: privacyRequestId,
+    status: row ? currentStatus(row) : 'preparing',
+    created_at: iso(row?.created_at),
+    available_at: iso(row?.available_at),
+    expires_at: iso(row?.expires_at),
+    downloaded_at: iso(row?.downloaded_at),
+    deleted_at: iso(row?.deleted_at),
+    failed_at: iso(row?.failed_at),
+    error: row?.error ?? null,
+    size_bytes: row?.size_bytes ?? null,
+    sha256: row?.sha256 ?? null,
+    collections: row?.collections ?? null,
+    download_url: downloadUrl,
+    download_count: downloads.length,
+    downloads: downloads.map((download) => ({ downloaded_at: download.downloaded_at.toISOString(), ip_address: download.ip_address, user_agent: download.user_agent })),
+  };
 }
 
 export function accessPackageRoutes(deps: Pick<ApiDeps, 'sql' | 'encryptionKey' | 'accessPackages'>) {
@@ -115,61 +134,23 @@ export function accessPackageRoutes(deps: Pick<ApiDeps, 'sql' | 'encryptionKey' 
   return newRouter()
     .openapi(statusRoute, async (c) => {
       const { privacy_request_id: id } = c.req.valid('param');
-      const request = await requestForPackage(deps.sql, id);
+      const request = await getPrivacyRequest(deps.sql, id);
       if (!request) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
       const row = await getAccessPackage(deps.sql, id);
       if (!row) {
         if (!request.action_types.includes('access')) return c.json(errorBody('not_found', `The policy of ${id} has no access rules: it has no access package`), 404);
         if (['complete', 'canceled', 'denied'].includes(request.status)) return c.json(errorBody('not_found', `${id} is ${request.status} without an access package`), 404);
-        return c.json(
-          {
-            privacy_request_id: id,
-            status: 'preparing' as const,
-            created_at: null,
-            available_at: null,
-            expires_at: null,
-            downloaded_at: null,
-            deleted_at: null,
-            failed_at: null,
-            error: null,
-            size_bytes: null,
-            sha256: null,
-            collections: null,
-            download_url: null,
-            download_count: 0,
-            downloads: [],
-          },
-          200,
-        );
+        // Access has not finished: the package is coming.
+        return c.json(packageView(id, undefined, [], null), 200);
       }
       const status = currentStatus(row);
-      const downloads = await listDownloads(deps.sql, id);
       let downloadUrl: string | null = null;
       if ((status === 'available' || status === 'downloaded') && row.expires_at) {
         const expires = Math.floor(row.expires_at.getTime() / 1000);
         const query = new URLSearchParams({ expires: String(expires), signature: signDownload(key, id, expires) });
         downloadUrl = `${baseUrl(c)}/api/v1/access-package/${encodeURIComponent(id)}/download?${query}`;
       }
-      return c.json(
-        {
-          privacy_request_id: id,
-          status,
-          created_at: iso(row.created_at),
-          available_at: iso(row.available_at),
-          expires_at: iso(row.expires_at),
-          downloaded_at: iso(row.downloaded_at),
-          deleted_at: iso(row.deleted_at),
-          failed_at: iso(row.failed_at),
-          error: row.error,
-          size_bytes: row.size_bytes,
-          sha256: row.sha256,
-          collections: row.collections,
-          download_url: downloadUrl,
-          download_count: downloads.length,
-          downloads: downloads.map((download) => ({ downloaded_at: download.downloaded_at.toISOString(), ip_address: download.ip_address, user_agent: download.user_agent })),
-        },
-        200,
-      );
+      return c.json(packageView(id, row, await listDownloads(deps.sql, id), downloadUrl), 200);
     })
     .openapi(downloadRoute, async (c) => {
       const { privacy_request_id: id } = c.req.valid('param');

@@ -35,12 +35,11 @@ import {
   type ConnectionUpsert,
 } from './configuration-schemas.js';
 import { errorBody, respondValidationError, zodDetails } from './errors.js';
-import { ErrorSchema, errorResponses, pageOf, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
 import { z } from 'zod';
 
 const TAG = 'Connections';
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
 const notFoundResponse = (what: string) => ({ description: `No ${what} with that key`, content: json(ErrorSchema) });
 const unsupportedMediaType = { description: 'The body is not JSON', content: json(ErrorSchema) };
 const noConnection = (key: string) => errorBody('not_found', `No connection with key ${key}`);

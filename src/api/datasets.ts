@@ -18,12 +18,11 @@ import type { ApiDeps } from './app.js';
 import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import { ConnectionKeyParam, datasetComponents, datasetRef, DatasetParam, MAX_CONFIGURATION_ITEMS_PER_CALL } from './configuration-schemas.js';
 import { errorBody, respondValidationError } from './errors.js';
-import { ErrorSchema, errorResponses, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
 
 const TAG = 'Datasets';
 const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml'] as const;
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
 const notFound = { description: 'No connection (or dataset) with that key', content: json(ErrorSchema) };
 
 type Path = (string | number)[];

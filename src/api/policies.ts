@@ -37,11 +37,10 @@ import {
   type RuleTargetSchema,
 } from './configuration-schemas.js';
 import { errorBody } from './errors.js';
-import { ErrorSchema, errorResponses, pageOf, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
 
 const TAG = 'Policies';
-const json = <T>(schema: T) => ({ 'application/json': { schema } });
 const notFound = (what: string) => ({ description: `No ${what} with that key`, content: json(ErrorSchema) });
 const unsupportedMediaType = { description: 'The body is not JSON', content: json(ErrorSchema) };
 

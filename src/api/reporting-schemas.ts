@@ -8,10 +8,8 @@ import { EXECUTION_LOG_STATUSES } from '../db/execution-log.js';
 import { ACTION_TYPES } from '../domain/policies.js';
 import { PRIVACY_REQUEST_STATUSES } from '../domain/privacy-requests.js';
 import { TASK_STATUSES } from '../service/tasks.js';
-import { pageOf, PrivacyRequestSchema, repeated } from './schemas.js';
+import { pageOf, pageParams, PrivacyRequestSchema, repeated, timestamp } from './schemas.js';
 
-/** The page size when the query names none (reference 000: 50). */
-export const DEFAULT_PAGE_SIZE = 50;
 
 /** `2021-10-01` (midnight UTC) or `2021-10-01T12:30:00Z`; a date-time without an offset is UTC. */
 const DATE_OR_DATE_TIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|z|[ +-]\d{2}:?\d{2})?)?$/;
@@ -51,17 +49,6 @@ const text = () => z.string().min(1).max(1000).refine((value) => !value.includes
 const flag = (description: string) =>
   z.stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] }).default(false).meta({ type: 'boolean', description });
 
-/** Page and size, with the largest size this deployment allows (DSRFLOW_MAX_PAGE_SIZE). */
-export const pageParams = (maxPageSize: number) => ({
-  page: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1).meta({ example: 1 }),
-  size: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(maxPageSize)
-    .default(Math.min(DEFAULT_PAGE_SIZE, maxPageSize))
-    .meta({ example: Math.min(DEFAULT_PAGE_SIZE, maxPageSize), description: `At most ${maxPageSize}` }),
-});
 
 export const privacyRequestListQuery = (maxPageSize: number) =>
   z.object({
@@ -113,8 +100,6 @@ export const PrivacyRequestCsvSchema = z.string().meta({
   description: 'With download_csv=true. One header line, then one line per request (RFC 4180, CRLF line ends)',
   example: 'id,external_id,status,policy_key,action_types,requested_at,created_at,reviewed_at,reviewed_by,started_processing_at,finished_processing_at,errored_at,canceled_at,paused_at,denial_reason\r\n',
 });
-
-const timestamp = z.string().nullable().meta({ format: 'date-time' });
 
 export const ExecutionLogSchema = z
   .object({

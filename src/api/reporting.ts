@@ -12,15 +12,13 @@ import { listReport } from '../service/reporting.js';
 import { taskView } from '../service/tasks.js';
 import { errorBody } from './errors.js';
 import {
-  DEFAULT_PAGE_SIZE,
   ExecutionLogPageSchema,
-  pageParams,
   PrivacyRequestCsvSchema,
   PrivacyRequestPageSchema,
   privacyRequestListQuery,
   TaskViewSchema,
 } from './reporting-schemas.js';
-import { ErrorSchema, errorResponses, PrivacyRequestIdParam } from './schemas.js';
+import { DEFAULT_PAGE_SIZE, ErrorSchema, errorResponses, pageParams, PrivacyRequestIdParam } from './schemas.js';
 import { newRouter } from './types.js';
 import { z } from 'zod';
 

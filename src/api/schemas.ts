@@ -47,7 +47,10 @@ export const PrivacyRequestCreateListSchema = z
   .min(1, 'send at least one privacy request')
   .max(MAX_PRIVACY_REQUESTS_PER_CALL, `at most ${MAX_PRIVACY_REQUESTS_PER_CALL} privacy requests per call`);
 
-const timestamp = z.string().nullable().meta({ format: 'date-time' });
+/** An OpenAPI response body of JSON. */
+export const json = <T>(schema: T) => ({ 'application/json': { schema } });
+
+export const timestamp = z.string().nullable().meta({ format: 'date-time' });
 
 export const StoppedCollectionDetailsSchema = z
   .object({
@@ -96,10 +99,23 @@ export const BulkCreateResponseSchema = z
   })
   .meta({ id: 'BulkPrivacyRequestCreateResponse' });
 
-export const pageQuery = {
-  page: z.coerce.number().int().min(1).default(1).meta({ example: 1 }),
-  size: z.coerce.number().int().min(1).max(50).default(50).meta({ example: 50 }),
-};
+/** The page size when the query names none (reference 000: 50). */
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** Page and size, with the largest size this deployment allows (DSRFLOW_MAX_PAGE_SIZE). */
+export const pageParams = (maxPageSize: number) => ({
+  page: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(1).meta({ example: 1 }),
+  size: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(maxPageSize)
+    .default(Math.min(DEFAULT_PAGE_SIZE, maxPageSize))
+    .meta({ example: Math.min(DEFAULT_PAGE_SIZE, maxPageSize), description: `At most ${maxPageSize}` }),
+});
+
+/** Page and size of the configuration listings: at most 50 a page. */
+export const pageQuery = pageParams(DEFAULT_PAGE_SIZE);
 
 export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
   z

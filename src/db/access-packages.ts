@@ -105,8 +105,3 @@ export async function listDownloads(sql: Sql, privacyRequestId: string): Promise
     where privacy_request_id = ${privacyRequestId} order by id`;
 }
 
-/** What the API needs of the request to say whether a package is coming. */
-export async function requestForPackage(sql: Sql, privacyRequestId: string): Promise<{ status: string; action_types: string[] } | undefined> {
-  const [row] = await sql<{ status: string; action_types: string[] }[]>`select status, action_types from privacy_request where id = ${privacyRequestId}`;
-  return row;
-}

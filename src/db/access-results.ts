@@ -27,6 +27,20 @@ export async function readAccessResults(sql: Sql, privacyRequestId: string, data
   return rows.map((entry) => entry.row);
 }
 
+/** The stored rows of several collections in one query, by `dataset:collection`; a collection without rows has none. */
+export async function readAccessResultsOf(sql: Sql, privacyRequestId: string, collections: { dataset: string; collection: string }[]): Promise<Map<string, Row[]>> {
+  const found = new Map<string, Row[]>(collections.map(({ dataset, collection }) => [`${dataset}:${collection}`, []]));
+  if (!collections.length) return found;
+  const rows = await sql<{ dataset_name: string; collection_name: string; row: Row }[]>`
+    select dataset_name, collection_name, row from access_result
+    where privacy_request_id = ${privacyRequestId}
+      and (dataset_name, collection_name) in (
+        select * from unnest(${sql.array(collections.map((entry) => entry.dataset))}::text[], ${sql.array(collections.map((entry) => entry.collection))}::text[]))
+    order by dataset_name, collection_name, row_index`;
+  for (const entry of rows) found.get(`${entry.dataset_name}:${entry.collection_name}`)!.push(entry.row);
+  return found;
+}
+
 /** The distinct non-null values of a (possibly nested) field in one collection's results; arrays are flattened. */
 export async function accessResultValues(sql: Sql, privacyRequestId: string, dataset: string, collection: string, fieldPath: string): Promise<unknown[]> {
   const path = fieldPath.split('.');

@@ -5,7 +5,7 @@
  *
  * Each step is safe to run again: the row in `access_package` says how far it got.
  */
-import { readAccessResults } from '../db/access-results.js';
+import { readAccessResultsOf } from '../db/access-results.js';
 import {
   getAccessPackage,
   markAvailable,
@@ -51,10 +51,8 @@ export async function prepareAccessPackage(context: PackageContext, input: { pri
     snapshot.datasets,
     snapshot.plan.collections.map((collection) => collection.key),
   );
-  const withRows = [];
-  for (const collection of collections) {
-    withRows.push({ collection, rows: await readAccessResults(sql, privacyRequestId, collection.dataset, collection.collection) });
-  }
+  const rows = await readAccessResultsOf(sql, privacyRequestId, collections);
+  const withRows = collections.map((collection) => ({ collection, rows: rows.get(collection.key)! }));
   const built = buildAccessPackage({ privacyRequestId, policy: snapshot.policy, createdAt: row.created_at, collections: withRows });
   await storageAt(row.storage_location, context.storage).put(row.object_key, built.zip, 'application/zip');
   await markAvailable(sql, privacyRequestId, { sizeBytes: built.zip.byteLength, sha256: built.sha256, collections: built.rowCounts, expiresInMs: input.expiresInMs });

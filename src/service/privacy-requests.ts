@@ -103,7 +103,8 @@ export function resumeEndpoint(row: PrivacyRequestRow): string | null {
   return null;
 }
 
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
+/** A timestamp as the API writes it (ISO 8601, UTC), or null. */
+export const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
 export function toPrivacyRequestResponse(row: PrivacyRequestRow) {
   return {

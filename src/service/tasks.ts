@@ -20,6 +20,7 @@ import { getSnapshot } from '../db/plans.js';
 import { getPrivacyRequest } from '../db/privacy-requests.js';
 import type { ActionType } from '../domain/policies.js';
 import type { PrivacyRequestStatus } from '../domain/privacy-requests.js';
+import { iso } from './privacy-requests.js';
 
 export const TASK_STATUSES = ['pending', 'in_processing', 'awaiting_input', 'paused', 'complete', 'skipped', 'error'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -49,8 +50,6 @@ export interface TaskView {
   planned: boolean;
   items: Task[];
 }
-
-const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
 function taskStatus(progress: CollectionProgress | undefined, task: ManualTaskRow | undefined, now: Date): TaskStatus {
   const waiting = task?.status === 'awaiting_input' ? (task.deadline_at.getTime() <= now.getTime() ? 'paused' : 'awaiting_input') : undefined;
