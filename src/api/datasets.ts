@@ -14,10 +14,13 @@ import { z } from 'zod';
 import { findConnection } from '../db/connections.js';
 import { deleteDataset, getDataset, listDatasetPage, saveDatasetOfConnection } from '../db/datasets.js';
 import { DatasetValidationError, describeProblem, parseDatasets, type Dataset, type DatasetProblem } from '../domain/datasets.js';
+import { recordConfigurationChange } from '../db/configuration-changes.js';
 import type { ApiDeps } from './app.js';
 import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import { ConnectionKeyParam, datasetComponents, datasetRef, DatasetParam, MAX_CONFIGURATION_ITEMS_PER_CALL } from './configuration-schemas.js';
+import { principal, secured } from './auth.js';
 import { errorBody, respondValidationError } from './errors.js';
+import { expandedSizeExceeds, findHostileValue } from './hostile-input.js';
 import { ErrorSchema, errorResponses, json, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
 
@@ -36,7 +39,7 @@ const yamlBody = {
   },
 };
 
-const patchRoute = createRoute({
+const patchRoute = secured('dataset:write', createRoute({
   method: 'patch',
   path: '/connection/{connection_key}/dataset',
   tags: [TAG],
@@ -64,9 +67,9 @@ const patchRoute = createRoute({
     404: notFound,
     415: { description: 'The body is neither JSON nor YAML', content: json(ErrorSchema) },
   },
-});
+}));
 
-const listRoute = createRoute({
+const listRoute = secured('dataset:read', createRoute({
   method: 'get',
   path: '/connection/{connection_key}/dataset',
   tags: [TAG],
@@ -84,18 +87,18 @@ const listRoute = createRoute({
     404: notFound,
     422: errorResponses[422],
   },
-});
+}));
 
-const getRoute = createRoute({
+const getRoute = secured('dataset:read', createRoute({
   method: 'get',
   path: '/connection/{connection_key}/dataset/{fides_key}',
   tags: [TAG],
   summary: 'A dataset, as it was validated (fidesops_meta is returned as fides_meta)',
   request: { params: DatasetParam },
   responses: { 200: { description: 'The dataset', content: json(datasetRef) }, 404: notFound },
-});
+}));
 
-const deleteRoute = createRoute({
+const deleteRoute = secured('dataset:write', createRoute({
   method: 'delete',
   path: '/connection/{connection_key}/dataset/{fides_key}',
   tags: [TAG],
@@ -103,7 +106,7 @@ const deleteRoute = createRoute({
   description: 'Requests already planned keep the datasets they were planned with.',
   request: { params: DatasetParam },
   responses: { 204: { description: 'Deleted' }, 404: notFound },
-});
+}));
 
 const noConnection = (key: string) => errorBody('not_found', `No connection with key ${key}`);
 const noDataset = (connectionKey: string, fidesKey: string) => errorBody('not_found', `Connection ${connectionKey} has no dataset with fides_key ${fidesKey}`);
@@ -136,7 +139,20 @@ async function readBody(c: Context): Promise<DatasetBody | Response> {
       const [error] = parsed.errors;
       return c.json(malformed(`not valid YAML: ${error!.message.split('\n')[0]} (line ${lineCounter.linePos(error!.pos[0]).line})`), 400);
     }
-    document = parsed.toJS();
+    try {
+      // yaml refuses aliases that expand past its own limit (the billion laughs) with an error.
+      document = parsed.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      return c.json(malformed(`not accepted YAML: ${(error as Error).message.split('\n')[0]}`), 400);
+    }
+    // Aliases under that limit can still repeat one large value many times: what is stored and
+    // served is the expanded document, so it may not be much larger than what was sent.
+    const limit = Math.max(4 * text.length, 256 * 1024);
+    if (expandedSizeExceeds(document, limit)) {
+      return c.json(malformed(`YAML aliases expand this document beyond ${limit} bytes (4 times its size); write the repeated parts out or send smaller documents`), 400);
+    }
+    const hostile = findHostileValue(document);
+    if (hostile) return respondValidationError(c, [{ loc: ['body', ...hostile.path], msg: hostile.msg, type: hostile.type }]);
     lineOf = (path) => {
       // The innermost node that exists on the path: a missing key is reported where its parent is.
       for (let length = path.length; length >= 0; length -= 1) {
@@ -194,6 +210,7 @@ export function datasetRoutes(deps: ApiDeps) {
       // The dataset schemas are JSON Schema components (see datasetComponents), which hono's typed responses cannot see.
       if (body instanceof Response) return body as never;
       const seen = new Set<string>();
+      const actor = principal(c).actor;
       const result = await applyEach(
         deps,
         body.items.map((_, index) => index),
@@ -215,11 +232,12 @@ export function datasetRoutes(deps: ApiDeps) {
             const message = `dataset ${dataset.fides_key} belongs to connection ${saved.boundTo}; delete it there first, or use another fides_key`;
             throw new ItemRejected(`${where}.fides_key: ${message}`, { problems: [{ dataset: dataset.fides_key, message: `fides_key: ${message}` }] });
           }
+          await recordConfigurationChange(tx, { resource: 'dataset', key: `${connectionKey}/${dataset.fides_key}`, change: 'updated', actor });
           return dataset;
         },
         (index) => ({ fides_key: fidesKeyOf(body.items[index]) }),
       );
-      for (const dataset of result.succeeded) deps.logger?.info('Dataset saved', { connection_key: connectionKey, fides_key: dataset.fides_key });
+      for (const dataset of result.succeeded) deps.logger?.info('Dataset saved', { connection_key: connectionKey, fides_key: dataset.fides_key, actor });
       return c.json({ succeeded: result.succeeded, failed: result.failed.map((failure) => ({ problems: [], ...failure })) } as never, 200);
     })
     .openapi(listRoute, async (c) => {
@@ -239,8 +257,14 @@ export function datasetRoutes(deps: ApiDeps) {
     .openapi(deleteRoute, async (c) => {
       const { connection_key: connectionKey, fides_key: fidesKey } = c.req.valid('param');
       if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
-      if (!(await deleteDataset(deps.sql, connectionKey, fidesKey))) return c.json(noDataset(connectionKey, fidesKey), 404);
-      deps.logger?.info('Dataset deleted', { connection_key: connectionKey, fides_key: fidesKey });
+      const actor = principal(c).actor;
+      const deleted = await deps.sql.begin(async (tx) => {
+        if (!(await deleteDataset(tx, connectionKey, fidesKey))) return false;
+        await recordConfigurationChange(tx, { resource: 'dataset', key: `${connectionKey}/${fidesKey}`, change: 'deleted', actor });
+        return true;
+      });
+      if (!deleted) return c.json(noDataset(connectionKey, fidesKey), 404);
+      deps.logger?.info('Dataset deleted', { connection_key: connectionKey, fides_key: fidesKey, actor });
       return c.body(null, 204);
     });
 }

@@ -28,6 +28,8 @@ export interface PrivacyRequestRow {
   updated_at: Date;
   reviewed_at: Date | null;
   reviewed_by: string | null;
+  /** The client or user who submitted it (`client:<id>`, `user:<name>`). */
+  created_by: string | null;
   started_processing_at: Date | null;
   finished_processing_at: Date | null;
   errored_at: Date | null;
@@ -46,12 +48,13 @@ export interface NewPrivacyRequest {
   action_types: ActionType[];
   requested_at: Date | null;
   requires_erasure_confirmation?: boolean;
+  created_by?: string | null;
 }
 
 export async function insertPrivacyRequest(tx: TransactionSql | Sql, request: NewPrivacyRequest): Promise<PrivacyRequestRow> {
   const [row] = await tx<PrivacyRequestRow[]>`
-    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at, requires_erasure_confirmation)
-    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, 'pending', ${request.requested_at}, ${request.requires_erasure_confirmation ?? false})
+    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at, requires_erasure_confirmation, created_by)
+    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, 'pending', ${request.requested_at}, ${request.requires_erasure_confirmation ?? false}, ${request.created_by ?? null})
     returning ${tx(PUBLIC_COLUMNS)}`;
   return row!;
 }
@@ -118,7 +121,7 @@ export async function identityNames(sql: Sql, privacyRequestId: string): Promise
 
 /** Every column but the masking secret. */
 export const PUBLIC_COLUMNS = [
-  'id', 'external_id', 'policy_key', 'action_types', 'status', 'requested_at', 'created_at', 'updated_at', 'reviewed_at', 'reviewed_by',
+  'id', 'external_id', 'policy_key', 'action_types', 'status', 'requested_at', 'created_at', 'updated_at', 'reviewed_at', 'reviewed_by', 'created_by',
   'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'stopped_collection_details',
   'requires_erasure_confirmation', 'denial_reason', 'erasure_preview',
 ] as const;
@@ -292,7 +295,7 @@ export async function listPrivacyRequests(sql: Sql, filters: PrivacyRequestFilte
 
 /** What the CSV export holds of a request, in the order of its columns (its header). */
 export const CSV_COLUMNS = [
-  'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by',
+  'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by', 'created_by',
   'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason',
 ] as const;
 
@@ -303,9 +306,16 @@ function csvValue(column: (typeof CSV_COLUMNS)[number]): string {
   return column;
 }
 
-/** RFC 4180: a field with a quote, a comma or a line break is quoted, its quotes doubled; null is empty. */
-const csvField = (value: string) =>
-  `case when ${value} is null then '' when ${value} ~ '[",\\r\\n]' then '"' || replace(${value}, '"', '""') || '"' else ${value} end`;
+/**
+ * RFC 4180: a field with a quote, a comma or a line break is quoted, its quotes doubled; null is
+ * empty. A field that a spreadsheet would run as a formula (starting with = + - @, a tab or a CR)
+ * gets a leading apostrophe first, as OWASP advises against CSV injection; a plain negative
+ * number is left as it is.
+ */
+const csvField = (value: string) => {
+  const safe = `(case when ${value} ~ '^[=+@\\t\\r-]' and ${value} !~ '^-[0-9]+(\\.[0-9]+)?$' then '''' || ${value} else ${value} end)`;
+  return `case when ${value} is null then '' when ${safe} ~ '[",\\r\\n]' then '"' || replace(${safe}, '"', '""') || '"' else ${safe} end`;
+};
 
 /**
  * Each request as one CSV record (without its line end), written by Postgres. The text is made of

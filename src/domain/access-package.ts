@@ -69,8 +69,12 @@ function valueAt(value: unknown, path: string[]): unknown {
   return undefined;
 }
 
+/** Text a spreadsheet would run as a formula (OWASP, CSV injection) gets a leading apostrophe; a plain negative number is a number. */
+export const neutraliseFormula = (text: string) => (/^[=+\-@\t\r]/.test(text) && !/^-\d+(\.\d+)?$/.test(text) ? `'${text}` : text);
+
 function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const raw = value === null || value === undefined ? '' : typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = neutraliseFormula(raw);
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
