@@ -66,6 +66,31 @@ const encryptionKey = z
     message: 'expected 32 random bytes in base64 (for example: openssl rand -base64 32)',
   });
 
+/** Sizes are written `512KiB`, `1MiB`, `2MB` or plain bytes. */
+const SIZE = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i;
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1_000_000, mib: 1024 * 1024 };
+export function parseSize(text: string): number | undefined {
+  const match = SIZE.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * SIZE_UNITS[(match[2] ?? 'b').toLowerCase()]!;
+}
+
+const size = (fallback: string, min: number, max: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseSize(text);
+      if (bytes === undefined || bytes < min || bytes > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a size from ${min} bytes to ${max / 1024 / 1024} MiB such as 512KiB or 1MiB, got "${text}"` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+/** A comma-separated list; blanks dropped. */
+const list = (text: string | undefined): string[] => (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+
 const httpUrl = z.string().refine((text) => /^https?:\/\/[^/]/.test(text) && URL.canParse(text), { message: 'expected an http(s) URL such as https://privacy.example.com' });
 
 /** `s3://bucket/optional/prefix`, a `file:` URL, or a directory path. */
@@ -136,6 +161,39 @@ const environmentSchema = z.object({
   DSRFLOW_PUBLIC_URL: httpUrl.optional(),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
+  /**
+   * The root OAuth client, holding every scope: how the first token is obtained. Set both, or
+   * neither (`npm start` generates a pair under DSRFLOW_DATA_DIR).
+   */
+  DSRFLOW_ROOT_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{3,64}$/, 'expected 3 to 64 letters, digits, dots, dashes or underscores')
+    .optional(),
+  DSRFLOW_ROOT_CLIENT_SECRET: z.string().min(32, 'expected at least 32 characters (for example: openssl rand -base64 32)').max(500).optional(),
+  /** How long an access token works. */
+  DSRFLOW_TOKEN_TTL: duration('1h').refine((ms) => ms >= 1000 && ms <= 86_400_000, { message: 'expected from 1s to 1d' }),
+  /** Failed logins in a row that lock a user out, and for how long. */
+  DSRFLOW_LOGIN_MAX_FAILURES: integer(5, 1, 1000),
+  DSRFLOW_LOGIN_LOCKOUT: duration('15m'),
+  /** Calls per minute to the token and login endpoints, per client address and per client or user. */
+  DSRFLOW_AUTH_RATE_LIMIT: integer(20, 1, 1_000_000),
+  /** The largest request body the API reads; larger ones get 413. */
+  DSRFLOW_MAX_BODY_SIZE: size('1MiB', 1024, 64 * 1024 * 1024),
+  /** Browser origins allowed to call the API (CORS), comma-separated; default none. */
+  DSRFLOW_CORS_ORIGINS: z.string().optional(),
+  /**
+   * Host names the API answers to (the Host header), comma-separated, or `*` for any. Default:
+   * localhost, 127.0.0.1, ::1, HOST, and the host of DSRFLOW_PUBLIC_URL. Stops DNS rebinding.
+   */
+  DSRFLOW_ALLOWED_HOSTS: z.string().optional(),
+  /**
+   * A key that lets the Temporal Web UI use the codec endpoint without a token, at
+   * /codec/ui/<key>: the UI cannot send dsrflow's tokens. `npm start` generates one.
+   */
+  DSRFLOW_CODEC_UI_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{32,200}$/, 'expected 32 to 200 letters, digits, dashes or underscores (for example: openssl rand -hex 32)')
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -153,7 +211,21 @@ export interface Config {
     devPort: number;
     uiPort: number;
   };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    corsOrigins: string[];
+    /** Host names the API answers to; '*' for any. */
+    allowedHosts: string[] | '*';
+  };
+  auth: {
+    rootClient: { id: string; secret: string } | undefined;
+    tokenTtlMs: number;
+    loginMaxFailures: number;
+    loginLockoutMs: number;
+    rateLimitPerMinute: number;
+  };
   dataDir: string;
   encryptionKey: Buffer | undefined;
   identityTtlMs: number;
@@ -162,7 +234,7 @@ export interface Config {
   maxPageSize: number;
   maintenanceIntervalMs: number;
   /** Undefined when the codec endpoint is off. */
-  codecEndpoint: { origins: string[] } | undefined;
+  codecEndpoint: { origins: string[]; uiKey?: string | undefined } | undefined;
   exampleDatabaseUrl: string;
   accessPackages: {
     storage: StorageSettings;
@@ -190,7 +262,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.DSRFLOW_ENCRYPTION_KEY) {
     throw new ConfigError('Invalid configuration:\n  DSRFLOW_ENCRYPTION_KEY: required when NODE_ENV=production');
   }
+  if ((e.DSRFLOW_ROOT_CLIENT_ID === undefined) !== (e.DSRFLOW_ROOT_CLIENT_SECRET === undefined)) {
+    const missing = e.DSRFLOW_ROOT_CLIENT_ID === undefined ? 'DSRFLOW_ROOT_CLIENT_ID' : 'DSRFLOW_ROOT_CLIENT_SECRET';
+    throw new ConfigError(`Invalid configuration:\n  ${missing}: set DSRFLOW_ROOT_CLIENT_ID and DSRFLOW_ROOT_CLIENT_SECRET together`);
+  }
   const storage = storageSettings(e);
+  const publicUrl = e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '');
   return {
     databaseUrl: e.DATABASE_URL,
     temporal: {
@@ -201,7 +278,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
     },
-    http: { host: e.HOST, port: e.PORT },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      maxBodyBytes: e.DSRFLOW_MAX_BODY_SIZE,
+      corsOrigins: list(e.DSRFLOW_CORS_ORIGINS),
+      allowedHosts: e.DSRFLOW_ALLOWED_HOSTS?.trim() === '*' ? '*' : allowedHosts(e, publicUrl),
+    },
+    auth: {
+      rootClient: e.DSRFLOW_ROOT_CLIENT_ID && e.DSRFLOW_ROOT_CLIENT_SECRET ? { id: e.DSRFLOW_ROOT_CLIENT_ID, secret: e.DSRFLOW_ROOT_CLIENT_SECRET } : undefined,
+      tokenTtlMs: e.DSRFLOW_TOKEN_TTL,
+      loginMaxFailures: e.DSRFLOW_LOGIN_MAX_FAILURES,
+      loginLockoutMs: e.DSRFLOW_LOGIN_LOCKOUT,
+      rateLimitPerMinute: e.DSRFLOW_AUTH_RATE_LIMIT,
+    },
     dataDir: e.DSRFLOW_DATA_DIR,
     encryptionKey: e.DSRFLOW_ENCRYPTION_KEY ? Buffer.from(e.DSRFLOW_ENCRYPTION_KEY, 'base64') : undefined,
     identityTtlMs: e.DSRFLOW_IDENTITY_TTL,
@@ -222,17 +312,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     codecEndpoint:
       (e.DSRFLOW_CODEC_ENDPOINT ?? (production ? 'false' : 'true')) === 'true'
         ? {
-            origins: (e.DSRFLOW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT},http://localhost:${e.TEMPORAL_UI_PORT}`)
-              .split(',')
-              .map((origin) => origin.trim())
-              .filter(Boolean),
+            origins: list(e.DSRFLOW_CODEC_CORS_ORIGINS ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT},http://localhost:${e.TEMPORAL_UI_PORT}`),
+            uiKey: e.DSRFLOW_CODEC_UI_KEY,
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
-    accessPackages: { storage, publicUrl: e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '') },
+    accessPackages: { storage, publicUrl },
     logLevel: e.LOG_LEVEL,
     production,
   };
+}
+
+/** The host names the API answers to: the configured list, or loopback, HOST and the public URL's host. */
+function allowedHosts(e: Environment, publicUrl: string | undefined): string[] {
+  const configured = list(e.DSRFLOW_ALLOWED_HOSTS);
+  if (configured.length) return configured.map((host) => host.toLowerCase());
+  const hosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+  if (!['0.0.0.0', '::', '[::]'].includes(e.HOST)) hosts.add(e.HOST.includes(':') && !e.HOST.startsWith('[') ? `[${e.HOST}]` : e.HOST.toLowerCase());
+  if (publicUrl) hosts.add(new URL(publicUrl).hostname.toLowerCase());
+  return [...hosts];
 }
 
 /** Where access packages go: a bucket (with its credentials) or a directory. */

@@ -31,7 +31,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import { manualRowsProblem, parseAction, type ActionName, type ActionPayload } from '../src/domain/actions.js';
+import { claimedActor, manualRowsProblem, parseAction, type ActionName, type ActionPayload } from '../src/domain/actions.js';
 import { accessPackageExpiryWorkflow } from './access-package.js';
 import {
   accessPackageWorkflowId,
@@ -107,7 +107,7 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
   let retriesHandled = retries;
   let rejections = resumed?.rejections ?? 0;
   const retryRequests: ActionPayload<'retry'>[] = [];
-  const rejected: { action: ActionName; reason: string }[] = [];
+  const rejected: { action: ActionName; reason: string; userId: string | null }[] = [];
   const inbox = new Map<string, ResumeState['inbox'][number]>(resumed?.inbox.map((entry) => [`${entry.phase}:${entry.collection}`, entry]));
   const processed = new Set<string>();
   let nodes: Node[] = [];
@@ -194,14 +194,14 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
   for (const action of Object.keys(signals) as ActionName[]) {
     setHandler(signals[action], (payload: unknown) => {
       const result = check(action, payload);
-      if ('reason' in result) rejected.push({ action, reason: result.reason });
+      if ('reason' in result) rejected.push({ action, reason: result.reason, userId: claimedActor(payload) });
       else result.apply();
       bump();
     });
     setHandler(updates[action], async (payload: unknown): Promise<ActionResult> => {
       const result = check(action, payload);
       if ('reason' in result) {
-        rejected.push({ action, reason: result.reason });
+        rejected.push({ action, reason: result.reason, userId: claimedActor(payload) });
         bump();
         throw ApplicationFailure.create({ type: FAILURE_TYPES.rejected, message: result.reason, nonRetryable: true });
       }
@@ -225,12 +225,12 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
     if (recordingRejections) return;
     recordingRejections = true;
     while (rejected.length) {
-      const { action, reason } = rejected.shift()!;
+      const { action, reason, userId } = rejected.shift()!;
       rejections += 1;
       await bookkeeping.recordAudit({
         privacyRequestId,
         at: now(),
-        audit: { eventKey: `rejected:${rejections}`, action: 'action_rejected', userId: null, message: reason },
+        audit: { eventKey: `rejected:${rejections}`, action: 'action_rejected', userId, message: reason },
       });
       log.info('Action rejected', { privacyRequestId, action });
     }

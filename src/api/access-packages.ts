@@ -6,8 +6,7 @@
  * whose signature does not match (tampered, or made for another request) answers 403.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import {
   ACCESS_PACKAGE_STATUSES,
@@ -23,7 +22,9 @@ import { linkKey, signDownload, verifyDownload } from '../domain/download-links.
 import { iso } from '../service/privacy-requests.js';
 import { storageAt, StorageError } from '../storage/index.js';
 import type { ApiDeps } from './app.js';
+import { custom, holds, principal, requireScopes, secured, SECURITY_SCHEME } from './auth.js';
 import { errorBody } from './errors.js';
+import { clientAddress } from './rate-limit.js';
 import { ErrorSchema, errorResponses, json, PrivacyRequestIdParam, timestamp } from './schemas.js';
 import { newRouter } from './types.js';
 
@@ -47,18 +48,46 @@ const AccessPackageSchema = z
     size_bytes: z.number().int().nullable(),
     sha256: z.string().nullable().meta({ description: 'SHA-256 of the zip, hex' }),
     collections: z.record(z.string(), z.number().int()).nullable().meta({ description: 'Rows in the package per collection (`dataset:collection`)' }),
-    download_url: z.string().nullable().meta({ description: 'Signed link, valid until `expires_at`; null when the package cannot be downloaded' }),
+    download_url: z
+      .string()
+      .nullable()
+      .meta({ description: 'Signed link, valid until `expires_at`; null when the package cannot be downloaded, or the caller lacks `privacy-request:download`' }),
     download_count: z.number().int(),
-    downloads: z.array(z.object({ downloaded_at: z.string().meta({ format: 'date-time' }), ip_address: z.string().nullable(), user_agent: z.string().nullable() })),
+    downloads: z.array(
+      z.object({
+        downloaded_at: z.string().meta({ format: 'date-time' }),
+        ip_address: z.string().nullable(),
+        user_agent: z.string().nullable(),
+        actor: z.string().nullable().meta({ description: 'The client or user who downloaded it, or `signed_link`' }),
+      }),
+    ),
   })
   .meta({ id: 'AccessPackage' });
 
-const DownloadQuery = z.object({
-  expires: z.string().regex(/^\d{1,12}$/, 'must be a Unix time in seconds').meta({ example: '1764000000' }),
-  signature: z.string().min(1).max(200).meta({ example: 'q2b0…' }),
-});
+/** With a signed link both are given; with a bearer token holding privacy-request:download, neither is needed. */
+const DownloadQuery = z
+  .object({
+    expires: z.string().regex(/^\d{1,12}$/, 'must be a Unix time in seconds').optional().meta({ example: '1764000000' }),
+    signature: z.string().min(1).max(200).optional().meta({ example: 'q2b0…' }),
+  })
+  .refine((query) => (query.expires === undefined) === (query.signature === undefined), { message: 'give expires and signature together (a signed link), or neither with a bearer token', path: ['signature'] });
 
-const statusRoute = createRoute({
+/** The signed link's parameter, declared as a credential in the OpenAPI document. */
+export const SIGNED_LINK_SCHEME = 'SignedLink';
+export const signedLinkScheme = {
+  type: 'apiKey' as const,
+  in: 'query' as const,
+  name: 'signature',
+  description: 'The signed link from GET /privacy-request/{id}/access-package (with its `expires`): downloads without a token until the package expires',
+};
+
+/** A signed link is its own credential (checked by the handler); otherwise a token with the download scope. */
+const linkOrToken: MiddlewareHandler = async (c, next) => {
+  if (c.req.query('signature') !== undefined) return next();
+  return requireScopes(['privacy-request:download'])(c as never, next);
+};
+
+const statusRoute = secured('privacy-request:read', createRoute({
   method: 'get',
   path: '/privacy-request/{privacy_request_id}/access-package',
   tags: [TAG],
@@ -72,9 +101,9 @@ const statusRoute = createRoute({
     404: { description: 'No such privacy request, or it has no access package (its policy has no access rules, or it ended before access)', content: json(ErrorSchema) },
     422: errorResponses[422],
   },
-});
+}));
 
-const downloadRoute = createRoute({
+const downloadRoute = custom([{ [SECURITY_SCHEME]: ['privacy-request:download'] }, { [SIGNED_LINK_SCHEME]: [] }], linkOrToken, createRoute({
   method: 'get',
   path: '/access-package/{privacy_request_id}/download',
   tags: [TAG],
@@ -89,20 +118,12 @@ const downloadRoute = createRoute({
     422: errorResponses[422],
     503: { description: 'The package storage is not reachable or not configured in this process', content: json(ErrorSchema) },
   },
-});
+}));
 
 /** The status as of now: a package past its expiry is expired, even before the timer recorded it. */
 function currentStatus(row: AccessPackageRow, now = Date.now()): AccessPackageStatus {
   if ((row.status === 'available' || row.status === 'downloaded') && row.expires_at && row.expires_at.getTime() <= now) return 'expired';
   return row.status;
-}
-
-function clientAddress(c: Context): string | null {
-  try {
-    return getConnInfo(c).remote.address ?? null;
-  } catch {
-    return null; // not served by @hono/node-server (for example app.request in a test)
-  }
 }
 
 /** The package as the API shows it; without a row, one that is still being prepared. */
@@ -122,7 +143,7 @@ function packageView(privacyRequestId: string, row: AccessPackageRow | undefined
     collections: row?.collections ?? null,
     download_url: downloadUrl,
     download_count: downloads.length,
-    downloads: downloads.map((download) => ({ downloaded_at: download.downloaded_at.toISOString(), ip_address: download.ip_address, user_agent: download.user_agent })),
+    downloads: downloads.map((download) => ({ downloaded_at: download.downloaded_at.toISOString(), ip_address: download.ip_address, user_agent: download.user_agent, actor: download.actor })),
   };
 }
 
@@ -145,7 +166,8 @@ export function accessPackageRoutes(deps: Pick<ApiDeps, 'sql' | 'encryptionKey' 
       }
       const status = currentStatus(row);
       let downloadUrl: string | null = null;
-      if ((status === 'available' || status === 'downloaded') && row.expires_at) {
+      // The link is a credential to the person's data: only callers who may download see it.
+      if ((status === 'available' || status === 'downloaded') && row.expires_at && holds(c, 'privacy-request:download')) {
         const expires = Math.floor(row.expires_at.getTime() / 1000);
         const query = new URLSearchParams({ expires: String(expires), signature: signDownload(key, id, expires) });
         downloadUrl = `${baseUrl(c)}/api/v1/access-package/${encodeURIComponent(id)}/download?${query}`;
@@ -155,11 +177,16 @@ export function accessPackageRoutes(deps: Pick<ApiDeps, 'sql' | 'encryptionKey' 
     .openapi(downloadRoute, async (c) => {
       const { privacy_request_id: id } = c.req.valid('param');
       const query = c.req.valid('query');
-      const expires = Number(query.expires);
-      if (!verifyDownload(key, id, expires, query.signature)) {
-        return c.json(errorBody('invalid_signature', 'This download link is not valid: it was altered or made for another request'), 403);
+      let actor = 'signed_link';
+      if (query.signature !== undefined) {
+        const expires = Number(query.expires);
+        if (!verifyDownload(key, id, expires, query.signature)) {
+          return c.json(errorBody('invalid_signature', 'This download link is not valid: it was altered or made for another request'), 403);
+        }
+        if (expires * 1000 <= Date.now()) return gone(c, `This download link expired at ${new Date(expires * 1000).toISOString()}`);
+      } else {
+        actor = principal(c).actor;
       }
-      if (expires * 1000 <= Date.now()) return gone(c, `This download link expired at ${new Date(expires * 1000).toISOString()}`);
       const row = await getAccessPackage(deps.sql, id);
       if (!row) return c.json(errorBody('not_found', `No access package for ${id}`), 404);
       const status = currentStatus(row);
@@ -176,7 +203,7 @@ export function accessPackageRoutes(deps: Pick<ApiDeps, 'sql' | 'encryptionKey' 
         return c.json(errorBody('storage_unavailable', error.message), 503);
       }
       if (!object) return gone(c, `The access package of ${id} is no longer in storage`);
-      const recorded = await recordDownload(deps.sql, id, { ipAddress: clientAddress(c), userAgent: c.req.header('user-agent') ?? null });
+      const recorded = await recordDownload(deps.sql, id, { ipAddress: clientAddress(c), userAgent: c.req.header('user-agent') ?? null, actor });
       if (!recorded) {
         await object.body.cancel();
         return gone(c, `The access package of ${id} expired`);

@@ -3,21 +3,29 @@
  * the same schemas, and a health endpoint.
  */
 import type { Client } from '@temporalio/client';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { authenticate, type AuthSettings } from '../auth/service.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import { createStorage, type PackageStorage } from '../storage/index.js';
-import { accessPackageRoutes } from './access-packages.js';
+import { accessPackageRoutes, SIGNED_LINK_SCHEME, signedLinkScheme } from './access-packages.js';
+import { SECURITY_SCHEME, securitySchemes } from './auth.js';
 import { codecRoutes } from './codec.js';
 import { connectionRoutes } from './connections.js';
 import { datasetRoutes } from './datasets.js';
 import { docsRoutes } from './docs.js';
 import { errorBody } from './errors.js';
+import { oauthRoutes } from './oauth.js';
 import { policyRoutes } from './policies.js';
 import { privacyRequestRoutes } from './privacy-requests.js';
 import { reportingRoutes } from './reporting.js';
 import { newRouter } from './types.js';
+import { userRoutes } from './users.js';
 
 export interface ApiDeps {
   sql: Sql;
@@ -27,8 +35,12 @@ export interface ApiDeps {
   identityTtlMs: number;
   /** Configuration changes are logged at info (keys only, never secrets), unexpected errors at error. */
   logger?: Logger;
-  /** Serve /codec for the Temporal Web UI, callable from these browser origins. */
-  codec?: { origins: string[] };
+  /** Serve /codec for the Temporal Web UI, callable from these browser origins (and at /codec/ui/<uiKey> without a token). */
+  codec?: { origins: string[]; uiKey?: string | undefined };
+  /** Tokens, logins and their rate limit. */
+  auth: AuthSettings & { rateLimitPerMinute: number };
+  /** What the HTTP layer accepts: body size, browser origins (CORS), Host names. */
+  http?: { maxBodyBytes: number; corsOrigins: string[]; allowedHosts: string[] | '*' };
   /** The largest page the listings answer (DSRFLOW_MAX_PAGE_SIZE); default 50. */
   maxPageSize?: number;
   /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
@@ -36,19 +48,76 @@ export interface ApiDeps {
 }
 
 /** The API's dependencies as the configuration sets them, around the connections the caller opened. */
-export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal' | 'encryptionKey' | 'logger'>): ApiDeps {
+export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal' | 'encryptionKey' | 'logger'>, generated: { codecUiKey?: string | undefined } = {}): ApiDeps {
   return {
     ...opened,
     taskQueue: config.temporal.taskQueue,
+    auth: config.auth,
+    http: { maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.http.corsOrigins, allowedHosts: config.http.allowedHosts },
     identityTtlMs: config.identityTtlMs,
     maxPageSize: config.maxPageSize,
     accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
-    ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
+    ...(config.codecEndpoint ? { codec: { ...config.codecEndpoint, uiKey: config.codecEndpoint.uiKey ?? generated.codecUiKey } } : {}),
   };
 }
 
+/** The Host header's name without its port, lower-cased: `[::1]:8080` → `[::1]`. */
+function hostName(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const match = /^(\[[^\]]*\]|[^:]*)(:\d+)?$/.exec(host.trim().toLowerCase());
+  return match?.[1];
+}
+
+/** Answers only to the configured host names (DNS rebinding cannot reach the API under a foreign name). */
+function allowedHostsOnly(allowed: string[] | '*'): MiddlewareHandler {
+  if (allowed === '*') return async (_c, next) => next();
+  const names = new Set(allowed);
+  return async (c, next) => {
+    if (c.req.path === '/health') return next(); // load balancers probe by address
+    const name = hostName(c.req.header('host'));
+    if (!name || !names.has(name)) {
+      return c.json(errorBody('host_not_allowed', 'This API does not answer to that host name (DSRFLOW_ALLOWED_HOSTS)'), 421);
+    }
+    return next();
+  };
+}
+
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/** No-sniff, frame denial, no referrer…; HSTS only where the request came over https; a CSP unless the route set its own. */
+function securityHeaders(): MiddlewareHandler {
+  const plain = secureHeaders({ strictTransportSecurity: false, xFrameOptions: 'DENY', crossOriginResourcePolicy: false });
+  return async (c, next) => {
+    await plain(c, async () => {
+      await next();
+    });
+    if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', API_CSP);
+    if (isHttps(c)) c.res.headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  };
+}
+
+const isHttps = (c: Context) => new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
+
 export function createApp(deps: ApiDeps) {
   const app = newRouter();
+  const http = deps.http ?? { maxBodyBytes: 1024 * 1024, corsOrigins: [], allowedHosts: '*' as const };
+
+  app.use('*', async (c, next) => {
+    c.set('authenticator', (token) => authenticate(deps.sql, token));
+    await next();
+  });
+  app.use('*', securityHeaders());
+  app.use('*', allowedHostsOnly(http.allowedHosts));
+  if (http.corsOrigins.length) {
+    app.use('/api/*', cors({ origin: http.corsOrigins, allowHeaders: ['authorization', 'content-type'], allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], maxAge: 600 }));
+  }
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: http.maxBodyBytes,
+      onError: (c) => c.json(errorBody('payload_too_large', `The body is larger than ${http.maxBodyBytes} bytes (DSRFLOW_MAX_BODY_SIZE); nothing was read`), 413),
+    }),
+  );
 
   app.get('/health', async (c) => {
     const checks = await Promise.allSettled([deps.sql`select 1`, deps.temporal.connection.workflowService.getSystemInfo({})]);
@@ -57,6 +126,8 @@ export function createApp(deps: ApiDeps) {
     return c.json({ status: healthy ? 'ok' : 'degraded', database, temporal }, healthy ? 200 : 503);
   });
 
+  app.route('/api/v1', oauthRoutes({ sql: deps.sql, logger: deps.logger, auth: deps.auth }));
+  app.route('/api/v1', userRoutes({ sql: deps.sql, logger: deps.logger, auth: deps.auth }));
   app.route('/api/v1', privacyRequestRoutes(deps));
   app.route('/api/v1', reportingRoutes(deps));
   app.route('/api/v1', connectionRoutes(deps));
@@ -64,7 +135,10 @@ export function createApp(deps: ApiDeps) {
   app.route('/api/v1', policyRoutes(deps));
   app.route('/api/v1', accessPackageRoutes(deps));
   app.route('/docs', docsRoutes());
-  if (deps.codec) app.route('/codec', codecRoutes({ encryptionKey: deps.encryptionKey, origins: deps.codec.origins }));
+  if (deps.codec) app.route('/codec', codecRoutes({ encryptionKey: deps.encryptionKey, ...deps.codec }));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', SECURITY_SCHEME, securitySchemes[SECURITY_SCHEME]);
+  app.openAPIRegistry.registerComponent('securitySchemes', SIGNED_LINK_SCHEME, signedLinkScheme);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -20,6 +20,7 @@ import {
   type ConnectionSecrets,
   type ConnectionSummary,
 } from '../db/connections.js';
+import { recordConfigurationChange } from '../db/configuration-changes.js';
 import type { ApiDeps } from './app.js';
 import { applyEach, issuesMessage, ItemRejected, pageCount } from './bulk.js';
 import {
@@ -34,6 +35,7 @@ import {
   SecretsUpdateResponseSchema,
   type ConnectionUpsert,
 } from './configuration-schemas.js';
+import { principal, secured } from './auth.js';
 import { errorBody, respondValidationError, zodDetails } from './errors.js';
 import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
@@ -62,7 +64,7 @@ const failureData = ({ secrets: _secrets, ...item }: ConnectionUpsert) => item;
 
 const isEmpty = (value: object) => Object.keys(value).length === 0;
 
-const patchRoute = createRoute({
+const patchRoute = secured('connection:write', createRoute({
   method: 'patch',
   path: '/connection',
   tags: [TAG],
@@ -77,9 +79,9 @@ const patchRoute = createRoute({
     ...errorResponses,
     415: unsupportedMediaType,
   },
-});
+}));
 
-const listRoute = createRoute({
+const listRoute = secured('connection:read', createRoute({
   method: 'get',
   path: '/connection',
   tags: [TAG],
@@ -89,18 +91,18 @@ const listRoute = createRoute({
     200: { description: 'A page of connections', content: json(pageOf(ConnectionSchema, 'ConnectionPage')) },
     422: errorResponses[422],
   },
-});
+}));
 
-const getRoute = createRoute({
+const getRoute = secured('connection:read', createRoute({
   method: 'get',
   path: '/connection/{connection_key}',
   tags: [TAG],
   summary: 'A connection (never its secrets)',
   request: { params: ConnectionKeyParam },
   responses: { 200: { description: 'The connection', content: json(ConnectionSchema) }, 404: notFoundResponse('connection') },
-});
+}));
 
-const deleteRoute = createRoute({
+const deleteRoute = secured('connection:write', createRoute({
   method: 'delete',
   path: '/connection/{connection_key}',
   tags: [TAG],
@@ -108,9 +110,9 @@ const deleteRoute = createRoute({
   description: 'Requests already planned keep their snapshot of the datasets, but can no longer query this connection.',
   request: { params: ConnectionKeyParam },
   responses: { 204: { description: 'Deleted' }, 404: notFoundResponse('connection') },
-});
+}));
 
-const secretRoute = createRoute({
+const secretRoute = secured('connection:write', createRoute({
   method: 'put',
   path: '/connection/{connection_key}/secret',
   tags: [TAG],
@@ -123,9 +125,9 @@ const secretRoute = createRoute({
     ...errorResponses,
     415: unsupportedMediaType,
   },
-});
+}));
 
-const testRoute = createRoute({
+const testRoute = secured('connection:write', createRoute({
   method: 'get',
   path: '/connection/{connection_key}/test',
   tags: [TAG],
@@ -134,7 +136,7 @@ const testRoute = createRoute({
     'Connects with the real connector and runs a trivial query. A failure answers 200 with `test_status: failed`, a `category` (authentication, not_found for an unknown database or host or a port nothing listens on, timeout…) and the reason, with secret values masked. Manual connections, and types dsrflow cannot query yet, are `skipped`.',
   request: { params: ConnectionKeyParam },
   responses: { 200: { description: 'The result of the test', content: json(ConnectionTestSchema) }, 404: notFoundResponse('connection') },
-});
+}));
 
 type TestResult = z.infer<typeof ConnectionTestSchema>;
 
@@ -195,6 +197,7 @@ export function connectionRoutes(deps: ApiDeps) {
   return newRouter()
     .openapi(patchRoute, async (c) => {
       const items = c.req.valid('json');
+      const actor = principal(c).actor;
       const result = await applyEach(
         deps,
         items,
@@ -226,12 +229,14 @@ export function connectionRoutes(deps: ApiDeps) {
             secrets,
             deps.encryptionKey,
           );
+          await recordConfigurationChange(tx, { resource: 'connection', key: item.key, change: existing ? 'updated' : 'created', actor });
+          if (existing && secrets !== undefined) await recordConfigurationChange(tx, { resource: 'connection_secrets', key: item.key, change: 'updated', actor });
           return { row, secretsChanged: secrets !== undefined, created: !existing };
         },
         failureData,
       );
       for (const { row, secretsChanged, created } of result.succeeded) {
-        deps.logger?.info(created ? 'Connection created' : 'Connection updated', { connection_key: row.key, connection_type: row.connection_type, secrets_changed: secretsChanged });
+        deps.logger?.info(created ? 'Connection created' : 'Connection updated', { connection_key: row.key, connection_type: row.connection_type, secrets_changed: secretsChanged, actor });
       }
       return c.json({ succeeded: result.succeeded.map(({ row }) => toConnectionResponse(row)), failed: result.failed }, 200);
     })
@@ -248,8 +253,14 @@ export function connectionRoutes(deps: ApiDeps) {
     })
     .openapi(deleteRoute, async (c) => {
       const { connection_key: key } = c.req.valid('param');
-      if (!(await deleteConnection(deps.sql, key))) return c.json(noConnection(key), 404);
-      deps.logger?.info('Connection deleted', { connection_key: key });
+      const actor = principal(c).actor;
+      const deleted = await deps.sql.begin(async (tx) => {
+        if (!(await deleteConnection(tx, key))) return false;
+        await recordConfigurationChange(tx, { resource: 'connection', key, change: 'deleted', actor });
+        return true;
+      });
+      if (!deleted) return c.json(noConnection(key), 404);
+      deps.logger?.info('Connection deleted', { connection_key: key, actor });
       return c.body(null, 204);
     })
     .openapi(secretRoute, async (c) => {
@@ -261,9 +272,14 @@ export function connectionRoutes(deps: ApiDeps) {
       const parsed = secretsSchemaFor(connection.connection_type, body).safeParse(body);
       if (!parsed.success) return respondValidationError(c, zodDetails(parsed.error, 'body'));
       const value = parsed.data as ConnectionSecrets;
-      const row = await setConnectionSecrets(deps.sql, key, isEmpty(value) ? null : value, deps.encryptionKey);
+      const actor = principal(c).actor;
+      const row = await deps.sql.begin(async (tx) => {
+        const updated = await setConnectionSecrets(tx, key, isEmpty(value) ? null : value, deps.encryptionKey);
+        if (updated) await recordConfigurationChange(tx, { resource: 'connection_secrets', key, change: 'updated', actor });
+        return updated;
+      });
       if (!row) return c.json(noConnection(key), 404);
-      deps.logger?.info('Connection secrets replaced', { connection_key: key });
+      deps.logger?.info('Connection secrets replaced', { connection_key: key, actor });
       const test = verify ? await testConnection(deps, key) : undefined;
       return c.json({ msg: `Secrets updated for connection ${key}`, connection: toConnectionResponse(row), ...(test ? { test } : {}) }, 200);
     })

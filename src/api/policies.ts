@@ -20,6 +20,7 @@ import {
   upsertRuleTarget,
 } from '../db/policies.js';
 import type { Policy, PolicyRule, RuleTarget } from '../domain/policies.js';
+import { recordConfigurationChange } from '../db/configuration-changes.js';
 import type { ApiDeps } from './app.js';
 import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import {
@@ -36,6 +37,7 @@ import {
   type RuleSchema,
   type RuleTargetSchema,
 } from './configuration-schemas.js';
+import { principal, secured } from './auth.js';
 import { errorBody } from './errors.js';
 import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
@@ -60,7 +62,7 @@ export const toPolicyResponse = (policy: Policy): z.infer<typeof PolicySchema> =
   rules: policy.rules.map(toRule),
 });
 
-const patchPolicies = createRoute({
+const patchPolicies = secured('policy:write', createRoute({
   method: 'patch',
   path: '/dsr/policy',
   tags: [TAG],
@@ -70,27 +72,27 @@ const patchPolicies = createRoute({
     'Flags left out keep their stored values. Rules are managed with PATCH /dsr/policy/{policy_key}/rule.',
   request: { body: { required: true, content: json(PolicyUpsertListSchema) } },
   responses: { 200: { description: 'Per policy: succeeded or failed', content: json(BulkPolicyResponseSchema) }, ...errorResponses, 415: unsupportedMediaType },
-});
+}));
 
-const listPolicies = createRoute({
+const listPolicies = secured('policy:read', createRoute({
   method: 'get',
   path: '/dsr/policy',
   tags: [TAG],
   summary: 'List policies by key, with their rules and targets',
   request: { query: z.object(pageQuery) },
   responses: { 200: { description: 'A page of policies', content: json(pageOf(PolicySchema, 'PolicyPage')) }, 422: errorResponses[422] },
-});
+}));
 
-const getPolicyRoute = createRoute({
+const getPolicyRoute = secured('policy:read', createRoute({
   method: 'get',
   path: '/dsr/policy/{policy_key}',
   tags: [TAG],
   summary: 'A policy with its rules and targets',
   request: { params: PolicyKeyParam },
   responses: { 200: { description: 'The policy', content: json(PolicySchema) }, 404: notFound('policy') },
-});
+}));
 
-const deletePolicyRoute = createRoute({
+const deletePolicyRoute = secured('policy:write', createRoute({
   method: 'delete',
   path: '/dsr/policy/{policy_key}',
   tags: [TAG],
@@ -98,9 +100,9 @@ const deletePolicyRoute = createRoute({
   description: 'Requests already planned keep their snapshot of the policy; requests not planned yet will fail to plan.',
   request: { params: PolicyKeyParam },
   responses: { 204: { description: 'Deleted' }, 404: notFound('policy') },
-});
+}));
 
-const patchRules = createRoute({
+const patchRules = secured('policy:write', createRoute({
   method: 'patch',
   path: '/dsr/policy/{policy_key}/rule',
   tags: [TAG],
@@ -115,18 +117,18 @@ const patchRules = createRoute({
     ...errorResponses,
     415: unsupportedMediaType,
   },
-});
+}));
 
-const deleteRuleRoute = createRoute({
+const deleteRuleRoute = secured('policy:write', createRoute({
   method: 'delete',
   path: '/dsr/policy/{policy_key}/rule/{rule_key}',
   tags: [TAG],
   summary: 'Delete a rule with its targets',
   request: { params: RuleParam },
   responses: { 204: { description: 'Deleted' }, 404: notFound('policy or rule') },
-});
+}));
 
-const patchTargets = createRoute({
+const patchTargets = secured('policy:write', createRoute({
   method: 'patch',
   path: '/dsr/policy/{policy_key}/rule/{rule_key}/target',
   tags: [TAG],
@@ -139,16 +141,16 @@ const patchTargets = createRoute({
     ...errorResponses,
     415: unsupportedMediaType,
   },
-});
+}));
 
-const deleteTargetRoute = createRoute({
+const deleteTargetRoute = secured('policy:write', createRoute({
   method: 'delete',
   path: '/dsr/policy/{policy_key}/rule/{rule_key}/target/{rule_target_key}',
   tags: [TAG],
   summary: 'Delete a rule target',
   request: { params: RuleTargetParam },
   responses: { 204: { description: 'Deleted' }, 404: notFound('policy, rule or target') },
-});
+}));
 
 const noPolicy = (key: string) => errorBody('not_found', `No policy with key ${key}`);
 const noRule = (policyKey: string, ruleKey: string) => errorBody('not_found', `Policy ${policyKey} has no rule with key ${ruleKey}`);
@@ -161,11 +163,13 @@ export function policyRoutes(deps: ApiDeps) {
   return newRouter()
     .openapi(patchPolicies, async (c) => {
       const items = c.req.valid('json');
+      const actor = principal(c).actor;
       const result = await applyEach(
         deps,
         items,
         async (tx, item) => {
           await upsertPolicyHeader(tx, item);
+          await recordConfigurationChange(tx, { resource: 'policy', key: item.key, change: 'updated', actor });
           return (await getPolicy(tx, item.key))!;
         },
         (item) => item,
@@ -186,7 +190,13 @@ export function policyRoutes(deps: ApiDeps) {
     })
     .openapi(deletePolicyRoute, async (c) => {
       const { policy_key: key } = c.req.valid('param');
-      if (!(await deletePolicy(deps.sql, key))) return c.json(noPolicy(key), 404);
+      const actor = principal(c).actor;
+      const deleted = await deps.sql.begin(async (tx) => {
+        if (!(await deletePolicy(tx, key))) return false;
+        await recordConfigurationChange(tx, { resource: 'policy', key, change: 'deleted', actor });
+        return true;
+      });
+      if (!deleted) return c.json(noPolicy(key), 404);
       deps.logger?.info('Policy deleted', { policy_key: key });
       return c.body(null, 204);
     })
@@ -194,6 +204,7 @@ export function policyRoutes(deps: ApiDeps) {
       const { policy_key: policyKey } = c.req.valid('param');
       const items = c.req.valid('json');
       if (!(await policyExists(policyKey))) return c.json(noPolicy(policyKey), 404);
+      const actor = principal(c).actor;
       const result = await applyEach(
         deps,
         items,
@@ -202,6 +213,7 @@ export function policyRoutes(deps: ApiDeps) {
           if (item.action_type === 'erasure' && !masking) throw new ItemRejected(`body[${index}].masking_strategy: an erasure rule needs a masking strategy`);
           if (item.action_type === 'access' && masking) throw new ItemRejected(`body[${index}].masking_strategy: an access rule takes no masking strategy`);
           await upsertRule(tx, policyKey, { key: item.key, name: item.name, action_type: item.action_type, masking_strategy: masking });
+          await recordConfigurationChange(tx, { resource: 'policy_rule', key: `${policyKey}/${item.key}`, change: 'updated', actor });
           return (await getRule(tx, policyKey, item.key))!;
         },
         (item) => item,
@@ -212,7 +224,13 @@ export function policyRoutes(deps: ApiDeps) {
     .openapi(deleteRuleRoute, async (c) => {
       const { policy_key: policyKey, rule_key: ruleKey } = c.req.valid('param');
       if (!(await policyExists(policyKey))) return c.json(noPolicy(policyKey), 404);
-      if (!(await deleteRule(deps.sql, policyKey, ruleKey))) return c.json(noRule(policyKey, ruleKey), 404);
+      const actor = principal(c).actor;
+      const deleted = await deps.sql.begin(async (tx) => {
+        if (!(await deleteRule(tx, policyKey, ruleKey))) return false;
+        await recordConfigurationChange(tx, { resource: 'policy_rule', key: `${policyKey}/${ruleKey}`, change: 'deleted', actor });
+        return true;
+      });
+      if (!deleted) return c.json(noRule(policyKey, ruleKey), 404);
       deps.logger?.info('Policy rule deleted', { policy_key: policyKey, rule_key: ruleKey });
       return c.body(null, 204);
     })
@@ -221,10 +239,12 @@ export function policyRoutes(deps: ApiDeps) {
       const items = c.req.valid('json');
       if (!(await policyExists(policyKey))) return c.json(noPolicy(policyKey), 404);
       if (!(await ruleExists(deps.sql, policyKey, ruleKey))) return c.json(noRule(policyKey, ruleKey), 404);
+      const actor = principal(c).actor;
       const result = await applyEach(
         deps,
         items,
         async (tx, item) => {
+          await recordConfigurationChange(tx, { resource: 'rule_target', key: `${policyKey}/${ruleKey}/${item.key}`, change: 'updated', actor });
           await upsertRuleTarget(tx, policyKey, ruleKey, { key: item.key, data_category: item.data_category, ...(item.name ? { name: item.name } : {}) });
           return (await getRuleTarget(tx, policyKey, ruleKey, item.key))!;
         },
@@ -237,7 +257,13 @@ export function policyRoutes(deps: ApiDeps) {
       const { policy_key: policyKey, rule_key: ruleKey, rule_target_key: targetKey } = c.req.valid('param');
       if (!(await policyExists(policyKey))) return c.json(noPolicy(policyKey), 404);
       if (!(await ruleExists(deps.sql, policyKey, ruleKey))) return c.json(noRule(policyKey, ruleKey), 404);
-      if (!(await deleteRuleTarget(deps.sql, policyKey, ruleKey, targetKey))) return c.json(noTarget(policyKey, ruleKey, targetKey), 404);
+      const actor = principal(c).actor;
+      const deleted = await deps.sql.begin(async (tx) => {
+        if (!(await deleteRuleTarget(tx, policyKey, ruleKey, targetKey))) return false;
+        await recordConfigurationChange(tx, { resource: 'rule_target', key: `${policyKey}/${ruleKey}/${targetKey}`, change: 'deleted', actor });
+        return true;
+      });
+      if (!deleted) return c.json(noTarget(policyKey, ruleKey, targetKey), 404);
       deps.logger?.info('Rule target deleted', { policy_key: policyKey, rule_key: ruleKey, rule_target_key: targetKey });
       return c.body(null, 204);
     });

@@ -5,6 +5,7 @@ import type { ZodType } from 'zod';
 import type { ActionName, ActionPayload } from '../domain/actions.js';
 import { performAction } from '../service/actions.js';
 import { loadPolicies, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
+import { principal, secured } from './auth.js';
 import { errorBody, respondValidationError } from './errors.js';
 import {
   ApproveSchema,
@@ -24,7 +25,7 @@ import {
 } from './schemas.js';
 import { newRouter } from './types.js';
 
-const createPrivacyRequests = createRoute({
+const createPrivacyRequests = secured('privacy-request:create', createRoute({
   method: 'post',
   path: '/privacy-request',
   tags: ['Privacy requests'],
@@ -37,14 +38,14 @@ const createPrivacyRequests = createRoute({
     200: { description: 'Per request: succeeded or failed', content: { 'application/json': { schema: BulkCreateResponseSchema } } },
     ...errorResponses,
   },
-});
+}));
 
 const conflict = { description: 'The request is not in a state that allows this (the reason says why); nothing changed', content: { 'application/json': { schema: ErrorSchema } } };
 const notFound = { description: 'No such privacy request', content: { 'application/json': { schema: ErrorSchema } } };
 
 /** approve, deny and cancel take a list of request ids, like Fides' administrate endpoints. */
 const bulkRoute = <S extends ZodType>(action: 'approve' | 'deny' | 'cancel', schema: S, summary: string) =>
-  createRoute({
+  secured(action === 'cancel' ? 'privacy-request:resume' : 'privacy-request:review', createRoute({
     method: 'patch',
     path: `/privacy-request/administrate/${action}`,
     tags: ['Privacy requests'],
@@ -54,14 +55,14 @@ const bulkRoute = <S extends ZodType>(action: 'approve' | 'deny' | 'cancel', sch
       200: { description: 'Per request: succeeded (with its new status) or failed (with the reason)', content: { 'application/json': { schema: BulkActionResponseSchema } } },
       ...errorResponses,
     },
-  });
+  }));
 
 const approveRoute = bulkRoute('approve', ApproveSchema, 'Approve requests waiting for review');
 const denyRoute = bulkRoute('deny', DenySchema, 'Deny requests waiting for review (a reason is required)');
 const cancelRoute = bulkRoute('cancel', CancelSchema, 'Cancel requests that have not finished (a reason is required)');
 
 const singleRoute = <S extends ZodType>(path: string, schema: S, summary: string, description: string, required: boolean) =>
-  createRoute({
+  secured(['manual_input', 'erasure_confirm'].includes(path) ? 'privacy-request:manual-input' : 'privacy-request:resume', createRoute({
     method: 'post',
     path: `/privacy-request/{privacy_request_id}/${path}`,
     tags: ['Privacy requests'],
@@ -74,7 +75,7 @@ const singleRoute = <S extends ZodType>(path: string, schema: S, summary: string
       409: conflict,
       ...errorResponses,
     },
-  });
+  }));
 
 const retryRoute = singleRoute('retry', RetrySchema, 'Retry a request in error', 'Re-runs the collections that failed, as a new run; collections that finished are not queried again. Also the Temporal signal `retry`.', false);
 const confirmErasureRoute = singleRoute(
@@ -108,25 +109,26 @@ export function privacyRequestRoutes(deps: SubmitDeps) {
         policies.has(submission.policy_key) ? [] : [{ loc: ['body', index, 'policy_key'], msg: `no policy with key ${submission.policy_key}`, type: 'unknown_policy' }],
       );
       if (unknown.length) return respondValidationError(c, unknown);
-      const result = await submitPrivacyRequests(deps, submissions, policies);
+      const result = await submitPrivacyRequests(deps, submissions, policies, principal(c).actor);
       return c.json({ succeeded: result.succeeded.map(toPrivacyRequestResponse), failed: result.failed }, 200);
     })
     .openapi(approveRoute, async (c) => {
       const { request_ids, ...payload } = c.req.valid('json');
-      return c.json(await bulk(request_ids, 'approve', payload), 200);
+      return c.json(await bulk(request_ids, 'approve', { ...payload, reviewer: principal(c).actor }), 200);
     })
     .openapi(denyRoute, async (c) => {
       const { request_ids, ...payload } = c.req.valid('json');
-      return c.json(await bulk(request_ids, 'deny', payload), 200);
+      return c.json(await bulk(request_ids, 'deny', { ...payload, reviewer: principal(c).actor }), 200);
     })
     .openapi(cancelRoute, async (c) => {
       const { request_ids, ...payload } = c.req.valid('json');
-      return c.json(await bulk(request_ids, 'cancel', payload), 200);
+      return c.json(await bulk(request_ids, 'cancel', { ...payload, user_id: principal(c).actor }), 200);
     })
-    .openapi(retryRoute, async (c) => single(c, 'retry', (c.req.valid('json') ?? {}) as ActionPayload<'retry'>))
-    .openapi(confirmErasureRoute, async (c) => single(c, 'confirmErasure', (c.req.valid('json') ?? {}) as ActionPayload<'confirmErasure'>))
-    .openapi(manualInputRoute, async (c) => single(c, 'manualInput', c.req.valid('json')))
-    .openapi(erasureConfirmRoute, async (c) => single(c, 'erasureConfirm', c.req.valid('json')));
+    // The actor comes from the credential: audit rows name the client or user who acted.
+    .openapi(retryRoute, async (c) => single(c, 'retry', { ...(c.req.valid('json') ?? {}), user_id: principal(c).actor }))
+    .openapi(confirmErasureRoute, async (c) => single(c, 'confirmErasure', { ...(c.req.valid('json') ?? {}), user_id: principal(c).actor }))
+    .openapi(manualInputRoute, async (c) => single(c, 'manualInput', { ...c.req.valid('json'), user_id: principal(c).actor }))
+    .openapi(erasureConfirmRoute, async (c) => single(c, 'erasureConfirm', { ...c.req.valid('json'), user_id: principal(c).actor }));
   return router;
 
   async function bulk<A extends 'approve' | 'deny' | 'cancel'>(ids: string[], action: A, payload: ActionPayload<A>) {

@@ -10,6 +10,7 @@ import type { PrivacyRequestFilters } from '../db/privacy-requests.js';
 import { privacyRequestsCsv } from '../service/csv.js';
 import { listReport } from '../service/reporting.js';
 import { taskView } from '../service/tasks.js';
+import { forbidden, holds, secured } from './auth.js';
 import { errorBody } from './errors.js';
 import {
   ExecutionLogPageSchema,
@@ -34,14 +35,15 @@ const notFound = { description: 'No such privacy request', content: { 'applicati
 export function reportingRoutes(deps: ReportingDeps) {
   const maxPageSize = deps.maxPageSize ?? DEFAULT_PAGE_SIZE;
 
-  const listRoute = createRoute({
+  const listRoute = secured('privacy-request:read', createRoute({
     method: 'get',
     path: '/privacy-request',
     tags: ['Privacy requests'],
     summary: 'List privacy requests, newest first',
     description:
       'Filters combine with AND; `status` may repeat. Sorted by creation time, newest first, then by id. ' +
-      'A page past the end answers no items with the total. With `download_csv=true` the answer is every request the filters select, as CSV, streamed.',
+      'A page past the end answers no items with the total. With `download_csv=true` the answer is every request the filters select, as CSV, streamed. ' +
+      '`include_identities=true` also needs the scope `privacy-request:read-identity` (403 without it).',
     request: { query: privacyRequestListQuery(maxPageSize) },
     responses: {
       200: {
@@ -50,9 +52,9 @@ export function reportingRoutes(deps: ReportingDeps) {
       },
       422: errorResponses[422],
     },
-  });
+  }));
 
-  const logRoute = createRoute({
+  const logRoute = secured('privacy-request:read', createRoute({
     method: 'get',
     path: '/privacy-request/{privacy_request_id}/log',
     tags: ['Privacy requests'],
@@ -63,9 +65,9 @@ export function reportingRoutes(deps: ReportingDeps) {
       404: notFound,
       422: errorResponses[422],
     },
-  });
+  }));
 
-  const tasksRoute = createRoute({
+  const tasksRoute = secured('privacy-request:read', createRoute({
     method: 'get',
     path: '/privacy-request/{privacy_request_id}/tasks',
     tags: ['Privacy requests'],
@@ -79,11 +81,12 @@ export function reportingRoutes(deps: ReportingDeps) {
       404: notFound,
       422: errorResponses[422],
     },
-  });
+  }));
 
   return newRouter()
     .openapi(listRoute, async (c) => {
       const { page, size, verbose, include_identities, download_csv, id, ...filters } = c.req.valid('query');
+      if (include_identities && !holds(c, 'privacy-request:read-identity')) return forbidden(c, ['privacy-request:read-identity']) as never;
       // `id` is the reference's other name for request_id; given both, a request must match both.
       const selected: PrivacyRequestFilters = { ...filters, request_id: [filters.request_id, id].filter((value) => value !== undefined) };
       if (download_csv) {

@@ -70,7 +70,8 @@ export const PrivacyRequestSchema = z
     requested_at: timestamp,
     created_at: timestamp,
     reviewed_at: timestamp,
-    reviewed_by: z.string().nullable(),
+    reviewed_by: z.string().nullable().meta({ description: 'The client (`client:<id>`) or user (`user:<name>`) who approved or denied it, or `system`' }),
+    created_by: z.string().nullable().meta({ description: 'The client or user who submitted it' }),
     started_processing_at: timestamp,
     finished_processing_at: timestamp,
     errored_at: timestamp,
@@ -138,18 +139,29 @@ export const PrivacyRequestIdParam = z.object({
 
 const requestIds = z.array(z.string().min(1)).min(1, 'give at least one request id').max(50, 'at most 50 request ids per call');
 
-export const ApproveSchema = actionSchemas.approve.extend({ request_ids: requestIds }).meta({ id: 'ApprovePrivacyRequests' });
-export const DenySchema = actionSchemas.deny.extend({ request_ids: requestIds }).meta({ id: 'DenyPrivacyRequests' });
-export const CancelSchema = actionSchemas.cancel.extend({ request_ids: requestIds }).meta({ id: 'CancelPrivacyRequests' });
-export const RetrySchema = actionSchemas.retry.meta({ id: 'RetryPrivacyRequest' });
-export const ConfirmErasureSchema = actionSchemas.confirmErasure.meta({ id: 'ConfirmErasure' });
-/** Fides sends the rows as a bare list; the object form also names the collection and who answered. */
+/** Who acts is the credential, never the body: the API's action bodies carry no reviewer or user_id. */
+const apiAction = {
+  approve: actionSchemas.approve.omit({ reviewer: true }),
+  deny: actionSchemas.deny.omit({ reviewer: true }),
+  cancel: actionSchemas.cancel.omit({ user_id: true }),
+  retry: actionSchemas.retry.omit({ user_id: true }),
+  confirmErasure: actionSchemas.confirmErasure.omit({ user_id: true }),
+  manualInput: actionSchemas.manualInput.omit({ user_id: true }),
+  erasureConfirm: actionSchemas.erasureConfirm.omit({ user_id: true }),
+};
+
+export const ApproveSchema = apiAction.approve.extend({ request_ids: requestIds }).meta({ id: 'ApprovePrivacyRequests' });
+export const DenySchema = apiAction.deny.extend({ request_ids: requestIds }).meta({ id: 'DenyPrivacyRequests' });
+export const CancelSchema = apiAction.cancel.extend({ request_ids: requestIds }).meta({ id: 'CancelPrivacyRequests' });
+export const RetrySchema = apiAction.retry.meta({ id: 'RetryPrivacyRequest' });
+export const ConfirmErasureSchema = apiAction.confirmErasure.meta({ id: 'ConfirmErasure' });
+/** Fides sends the rows as a bare list; the object form also names the collection. */
 export const ManualInputSchema = z
-  .union([z.array(z.record(z.string(), z.unknown())), actionSchemas.manualInput])
+  .union([z.array(z.record(z.string(), z.unknown())), apiAction.manualInput])
   .transform((body) => (Array.isArray(body) ? { rows: body } : body))
-  .pipe(actionSchemas.manualInput)
-  .meta({ id: 'ManualInput', description: 'Rows found in the manual collection the request waits on: a list of rows, or {collection, rows, user_id}' });
-export const ErasureConfirmSchema = actionSchemas.erasureConfirm.meta({ id: 'ErasureConfirm' });
+  .pipe(apiAction.manualInput)
+  .meta({ id: 'ManualInput', description: 'Rows found in the manual collection the request waits on: a list of rows, or {collection, rows}' });
+export const ErasureConfirmSchema = apiAction.erasureConfirm.meta({ id: 'ErasureConfirm' });
 
 export const BulkActionResponseSchema = z
   .object({

@@ -1,9 +1,9 @@
 /** The Hono environment shared by every route module, and the factory that gives each the same validation errors. */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AuthVariables } from './auth.js';
 import { respondValidationError, zodDetails } from './errors.js';
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export type ApiEnv = {};
+export type ApiEnv = { Variables: AuthVariables };
 
 /** An OpenAPIHono whose validation failures answer 422 with every field named. */
 export function newRouter() {

@@ -12,6 +12,8 @@
  */
 import { resolve } from 'node:path';
 import { apiDeps, createApp } from '../api/app.js';
+import { resolveCodecUiKey, resolveRootClient } from '../auth/provision.js';
+import { ensureRootClient } from '../auth/service.js';
 import { listen, type ApiServer } from '../api/server.js';
 import { loadConfigOrExit, temporalAddress, type Config } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
@@ -22,11 +24,11 @@ import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectClient } from '../temporal/client.js';
 import { startDevServer, temporalAnswers, type DevServer } from '../temporal/dev-server.js';
 import { createWorker, type DsrWorker } from '../worker/index.js';
-import { fail, onShutdown, openDatabase, redactUrl } from './bootstrap.js';
+import { fail, keepRunningOnUnexpectedErrors, onShutdown, openDatabase, redactUrl } from './bootstrap.js';
 
 const say = (line: string) => console.log(line);
 
-async function provisionTemporal(config: Config): Promise<{ devServer?: DevServer; uiUrl?: string }> {
+async function provisionTemporal(config: Config, codecUiKey: string | undefined): Promise<{ devServer?: DevServer; uiUrl?: string }> {
   if (config.temporal.address) {
     say(`Temporal: using ${config.temporal.address} (TEMPORAL_ADDRESS)`);
     return {};
@@ -44,13 +46,15 @@ async function provisionTemporal(config: Config): Promise<{ devServer?: DevServe
     uiPort: config.temporal.uiPort,
     dbFilename: resolve(config.dataDir, 'temporal.sqlite'),
     namespace: config.temporal.namespace,
-    // The UI asks the API to decrypt payloads (they are encrypted by dsrflow's codec).
-    ...(config.codecEndpoint ? { codecEndpoint: `http://${config.http.host}:${config.http.port}/codec` } : {}),
+    // The UI asks the API to decrypt payloads (they are encrypted by dsrflow's codec); it cannot
+    // send a token, so the codec URL carries the UI key (src/api/codec.ts).
+    ...(codecUiKey ? { codecEndpoint: `http://${config.http.host}:${config.http.port}/codec/ui/${codecUiKey}` } : {}),
   });
   return { devServer, uiUrl: devServer.uiUrl };
 }
 
 const config = loadConfigOrExit();
+keepRunningOnUnexpectedErrors(createLogger('dsrflow', config.logLevel));
 let devServer: DevServer | undefined;
 let sql: Sql | undefined;
 let worker: DsrWorker | undefined;
@@ -65,7 +69,8 @@ const stopAll = async () => {
 onShutdown(stopAll);
 
 try {
-  const temporal = await provisionTemporal(config);
+  const codecUiKey = await resolveCodecUiKey(config);
+  const temporal = await provisionTemporal(config, codecUiKey);
   devServer = temporal.devServer;
 
   const database = await openDatabase(config.databaseUrl, 'dsrflow');
@@ -77,18 +82,27 @@ try {
   await registerExample(sql, config.exampleDatabaseUrl, encryptionKey);
   say(`Example: Fides sample data in ${redactUrl(config.exampleDatabaseUrl)}, connection postgres_example, policies ${DEFAULT_ACCESS_POLICY_KEY} and ${EXAMPLE_ERASURE_POLICY_KEY}`);
 
+  const root = await resolveRootClient(config);
+  if (root) await ensureRootClient(sql, root.client);
+
   worker = await createWorker({ config, sql, encryptionKey });
   const running = worker.run();
   const client = await connectClient(config, encryptionKey);
-  const app = createApp(apiDeps(config, { sql, temporal: client, encryptionKey, logger: createLogger('api', config.logLevel) }));
+  const app = createApp(apiDeps(config, { sql, temporal: client, encryptionKey, logger: createLogger('api', config.logLevel) }, { codecUiKey }));
   server = await listen(app, config.http.host, config.http.port);
 
   say('');
   say(`dsrflow is running.`);
   say(`  API          ${server.url}  (docs: ${server.url}/docs, health: ${server.url}/health)`);
   if (temporal.uiUrl) say(`  Temporal UI  ${temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
-  say(`  Try:         curl -s -X POST ${server.url}/api/v1/privacy-request -H 'content-type: application/json' \\`);
-  say(`                 -d '[{"policy_key":"${DEFAULT_ACCESS_POLICY_KEY}","identity":{"email":"customer-1@example.com"}}]'`);
+  if (root) {
+    say(`  Root client  ${root.client.id} (${root.file ? `secret in ${root.file}` : 'DSRFLOW_ROOT_CLIENT_ID/SECRET'})`);
+    say(`  Get a token: TOKEN=$(npm run --silent token)     (valid ${Math.round(config.auth.tokenTtlMs / 60_000)} min; POST /api/v1/oauth/token)`);
+    say(`  Try:         curl -s -X POST ${server.url}/api/v1/privacy-request -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`);
+    say(`                 -d '[{"policy_key":"${DEFAULT_ACCESS_POLICY_KEY}","identity":{"email":"customer-1@example.com"}}]'`);
+  } else {
+    say('  No root client: set DSRFLOW_ROOT_CLIENT_ID and DSRFLOW_ROOT_CLIENT_SECRET to create the first credentials.');
+  }
   say('Press Ctrl-C to stop.');
 
   running.catch(async (error: unknown) => {

@@ -25,6 +25,8 @@ export interface DownloadRow {
   downloaded_at: Date;
   ip_address: string | null;
   user_agent: string | null;
+  /** The client or user who downloaded it, or `signed_link` for a download through the link. */
+  actor: string | null;
 }
 
 export async function getAccessPackage(sql: Sql, privacyRequestId: string): Promise<AccessPackageRow | undefined> {
@@ -85,7 +87,7 @@ export async function markDeleted(sql: Sql, privacyRequestId: string, at: Date):
  * Records one download (time and client) and marks the package downloaded, unless it expired in
  * the meantime. Returns false, recording nothing, when the package can no longer be downloaded.
  */
-export async function recordDownload(sql: Sql, privacyRequestId: string, client: { ipAddress: string | null; userAgent: string | null }): Promise<boolean> {
+export async function recordDownload(sql: Sql, privacyRequestId: string, client: { ipAddress: string | null; userAgent: string | null; actor: string }): Promise<boolean> {
   return sql.begin(async (tx) => {
     const [updated] = await tx`
       update access_package set status = 'downloaded', downloaded_at = now(), updated_at = now()
@@ -93,15 +95,15 @@ export async function recordDownload(sql: Sql, privacyRequestId: string, client:
       returning downloaded_at`;
     if (!updated) return false;
     await tx`
-      insert into access_package_download (privacy_request_id, downloaded_at, ip_address, user_agent)
-      values (${privacyRequestId}, ${updated.downloaded_at as Date}, ${client.ipAddress}, ${client.userAgent})`;
+      insert into access_package_download (privacy_request_id, downloaded_at, ip_address, user_agent, actor)
+      values (${privacyRequestId}, ${updated.downloaded_at as Date}, ${client.ipAddress}, ${client.userAgent}, ${client.actor})`;
     return true;
   });
 }
 
 export async function listDownloads(sql: Sql, privacyRequestId: string): Promise<DownloadRow[]> {
   return sql<DownloadRow[]>`
-    select downloaded_at, ip_address, user_agent from access_package_download
+    select downloaded_at, ip_address, user_agent, actor from access_package_download
     where privacy_request_id = ${privacyRequestId} order by id`;
 }
 

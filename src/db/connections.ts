@@ -55,7 +55,7 @@ export async function listConnections(sql: Sql): Promise<ConnectionRow[]> {
   return sql<ConnectionRow[]>`select ${sql(columns)} from connection_config order by key`;
 }
 
-export async function deleteConnection(sql: Sql, key: string): Promise<boolean> {
+export async function deleteConnection(sql: Sql | TransactionSql, key: string): Promise<boolean> {
   const rows = await sql`delete from connection_config where key = ${key} returning key`;
   return rows.length === 1;
 }

@@ -25,7 +25,7 @@ export async function getDataset(sql: Sql, connectionKey: string, fidesKey: stri
   return row?.dataset;
 }
 
-export async function deleteDataset(sql: Sql, connectionKey: string, fidesKey: string): Promise<boolean> {
+export async function deleteDataset(sql: Sql | TransactionSql, connectionKey: string, fidesKey: string): Promise<boolean> {
   const rows = await sql`delete from dataset_config where connection_key = ${connectionKey} and fides_key = ${fidesKey} returning fides_key`;
   return rows.length === 1;
 }

@@ -127,18 +127,18 @@ export async function getRuleTarget(sql: Sql | TransactionSql, policyKey: string
 }
 
 /** Deletes a policy with its rules and targets. */
-export async function deletePolicy(sql: Sql, key: string): Promise<boolean> {
+export async function deletePolicy(sql: Sql | TransactionSql, key: string): Promise<boolean> {
   const rows = await sql`delete from policy where key = ${key} returning key`;
   return rows.length === 1;
 }
 
 /** Deletes a rule with its targets. */
-export async function deleteRule(sql: Sql, policyKey: string, ruleKey: string): Promise<boolean> {
+export async function deleteRule(sql: Sql | TransactionSql, policyKey: string, ruleKey: string): Promise<boolean> {
   const rows = await sql`delete from policy_rule where policy_key = ${policyKey} and key = ${ruleKey} returning key`;
   return rows.length === 1;
 }
 
-export async function deleteRuleTarget(sql: Sql, policyKey: string, ruleKey: string, targetKey: string): Promise<boolean> {
+export async function deleteRuleTarget(sql: Sql | TransactionSql, policyKey: string, ruleKey: string, targetKey: string): Promise<boolean> {
   const rows = await sql`delete from rule_target where policy_key = ${policyKey} and rule_key = ${ruleKey} and key = ${targetKey} returning key`;
   return rows.length === 1;
 }

@@ -70,3 +70,15 @@ export function manualRowsProblem(rows: Record<string, unknown>[], fields: reado
   }
   return undefined;
 }
+
+/**
+ * Who an action says it comes from (`user_id`, or `reviewer` for a review), for the audit row of
+ * a refused action. Through the API this is the authenticated client or user; a signal sent
+ * straight to Temporal carries what its sender wrote.
+ */
+export function claimedActor(payload: unknown): string | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const { user_id: userId, reviewer } = payload as { user_id?: unknown; reviewer?: unknown };
+  const value = typeof userId === 'string' ? userId : typeof reviewer === 'string' ? reviewer : undefined;
+  return value === undefined ? null : value.replace(/\0/g, '').slice(0, 255);
+}

@@ -43,7 +43,7 @@ export async function loadPolicies(sql: Sql, keys: string[]): Promise<Map<string
   return policies;
 }
 
-export async function submitPrivacyRequests(deps: SubmitDeps, submissions: PrivacyRequestSubmission[], policies: Map<string, Policy>): Promise<SubmitResult> {
+export async function submitPrivacyRequests(deps: SubmitDeps, submissions: PrivacyRequestSubmission[], policies: Map<string, Policy>, createdBy: string | null = null): Promise<SubmitResult> {
   const result: SubmitResult = { succeeded: [], failed: [] };
   for (const submission of submissions) {
     const policy = policies.get(submission.policy_key)!;
@@ -59,6 +59,7 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
           action_types: actionTypes,
           requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
           requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
+          created_by: createdBy,
         });
         await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
         const input: PrivacyRequestWorkflowInput = { privacyRequestId: id };
@@ -117,6 +118,7 @@ export function toPrivacyRequestResponse(row: PrivacyRequestRow) {
     created_at: iso(row.created_at),
     reviewed_at: iso(row.reviewed_at),
     reviewed_by: row.reviewed_by,
+    created_by: row.created_by,
     started_processing_at: iso(row.started_processing_at),
     finished_processing_at: iso(row.finished_processing_at),
     errored_at: iso(row.errored_at),

@@ -63,10 +63,10 @@ interface Answer<T = any> {
 
 /** Calls the API and keeps every response body for the secret checks at the end. */
 async function call<T = any>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer<T>> {
-  const init: RequestInit = { method };
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${harness.token}` } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers = { 'content-type': contentType };
+    init.headers = { ...init.headers, 'content-type': contentType };
   }
   const response = await fetch(`${api.url}/api/v1${path}`, init);
   const text = await response.text();

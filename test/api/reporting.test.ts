@@ -197,6 +197,7 @@ describe('bad query values', () => {
 });
 
 describe('the page size cap', () => {
+  const auth = () => ({ headers: { authorization: `Bearer ${harness.token}` } });
   const withCap = async (maxPageSize: number, run: (api: ApiServer) => Promise<void>) => {
     const app = harness.createApp({ maxPageSize });
     const api = await listen(app, '127.0.0.1', 0);
@@ -217,20 +218,20 @@ describe('the page size cap', () => {
 
   it('is configurable: below 50 it is also the default size', async () => {
     await withCap(3, async (api) => {
-      const page = (await (await fetch(`${api.url}/api/v1/privacy-request`)).json()) as { size: number; items: unknown[]; pages: number };
+      const page = (await (await fetch(`${api.url}/api/v1/privacy-request`, auth())).json()) as { size: number; items: unknown[]; pages: number };
       expect(page).toMatchObject({ size: 3, pages: 43 });
       expect(page.items).toHaveLength(3);
-      expect((await fetch(`${api.url}/api/v1/privacy-request?size=4`)).status).toBe(422);
+      expect((await fetch(`${api.url}/api/v1/privacy-request?size=4`, auth())).status).toBe(422);
     });
   });
 
   it('is configurable: above 50 the default stays 50', async () => {
     await withCap(200, async (api) => {
-      const page = (await (await fetch(`${api.url}/api/v1/privacy-request`)).json()) as { size: number };
+      const page = (await (await fetch(`${api.url}/api/v1/privacy-request`, auth())).json()) as { size: number };
       expect(page.size).toBe(50);
-      const large = (await (await fetch(`${api.url}/api/v1/privacy-request?size=200`)).json()) as { items: unknown[] };
+      const large = (await (await fetch(`${api.url}/api/v1/privacy-request?size=200`, auth())).json()) as { items: unknown[] };
       expect(large.items).toHaveLength(128);
-      expect((await fetch(`${api.url}/api/v1/privacy-request?size=201`)).status).toBe(422);
+      expect((await fetch(`${api.url}/api/v1/privacy-request?size=201`, auth())).status).toBe(422);
     });
   });
 });
@@ -354,7 +355,7 @@ describe('include_identities', () => {
 
 describe('download_csv', () => {
   const HEADER = [
-    'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by',
+    'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by', 'created_by',
     'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason',
   ];
   /** A JSON listing item as the CSV writes it. */
@@ -394,6 +395,31 @@ describe('download_csv', () => {
     expect(text).toContain('"say ""hi"", then\nleave"');
     expect(text.endsWith('\r\n')).toBe(true);
     expect(text.split('\r\n')[0]).toBe(HEADER.join(','));
+  });
+
+  it('neutralises cells a spreadsheet would run as formulas (OWASP CSV injection), and leaves negative numbers alone', async () => {
+    const formulas = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1', '-42', '-4.5'];
+    const seeded = formulas.map((external_id, n) => ({
+      id: requestId(900 + n, '99999999'),
+      external_id: `formula-${n}`,
+      policy_key: 'default_access_policy',
+      action_types: ['access' as const],
+      status: 'denied',
+      created_at: new Date('2020-01-01T00:00:00Z'),
+      denial_reason: external_id,
+      reviewed_by: external_id,
+    }));
+    await seedRequests(harness.sql, seeded);
+    try {
+      const rows = csvObjects(await csv('external_id=formula-'));
+      const byId = new Map(rows.map((row) => [row.external_id, row]));
+      formulas.forEach((formula, n) => {
+        const expected = /^-\d+(\.\d+)?$/.test(formula) ? formula : `'${formula}`;
+        expect(byId.get(`formula-${n}`)).toMatchObject({ denial_reason: expected, reviewed_by: expected });
+      });
+    } finally {
+      await harness.sql`delete from privacy_request where external_id like 'formula-%'`;
+    }
   });
 
   describe('many requests', () => {

@@ -69,14 +69,14 @@ describe('erasure confirmation', () => {
     expect(await snapshotTables(harness.target)).toEqual(before);
     expect(await logStatuses(id, 'erasure')).toEqual([]);
 
-    const response = await harness.postJson(`/api/v1/privacy-request/${id}/confirm_erasure`, { user_id: 'dpo@shop.example' });
+    const response = await harness.postJson(`/api/v1/privacy-request/${id}/confirm_erasure`, {});
     expect(response.status).toBe(200);
     expect(((await response.json()) as { status: string }).status).toBe('in_processing');
     expect(await harness.result(id)).toEqual({ status: 'complete' });
     const [customer] = await harness.target`select name from customer where id = 1`;
     expect(customer!.name).toBeNull();
     const audit = await harness.sql<{ action: string; user_id: string }[]>`select action, user_id from audit_log where privacy_request_id = ${id} order by id`;
-    expect(audit).toContainEqual({ action: 'erasure_confirmed', user_id: 'dpo@shop.example' });
+    expect(audit).toContainEqual({ action: 'erasure_confirmed', user_id: 'client:test-root' });
   });
 
   it('asked for by the request itself, and canceled: the data stays untouched', async () => {
@@ -87,14 +87,14 @@ describe('erasure confirmation', () => {
     const missingReason = await harness.fetch('/api/v1/privacy-request/administrate/cancel', {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ request_ids: [id], user_id: 'dpo@shop.example' }),
+      body: JSON.stringify({ request_ids: [id] }),
     });
     expect(missingReason.status).toBe(422);
 
     const canceled = await harness.fetch('/api/v1/privacy-request/administrate/cancel', {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ request_ids: [id], user_id: 'dpo@shop.example', reason: 'the customer withdrew the request' }),
+      body: JSON.stringify({ request_ids: [id], reason: 'the customer withdrew the request' }),
     });
     expect(canceled.status).toBe(200);
     const body = (await canceled.json()) as { succeeded: { id: string; status: string }[]; failed: unknown[] };
@@ -105,7 +105,7 @@ describe('erasure confirmation', () => {
     expect(request.canceled_at).toEqual(expect.any(String));
     const audit = await harness.sql<{ action: string; user_id: string; message: string }[]>`
       select action, user_id, message from audit_log where privacy_request_id = ${id} and action = 'canceled'`;
-    expect(audit).toEqual([{ action: 'canceled', user_id: 'dpo@shop.example', message: 'the customer withdrew the request' }]);
+    expect(audit).toEqual([{ action: 'canceled', user_id: 'client:test-root', message: 'the customer withdrew the request' }]);
 
     // A finished request refuses further actions.
     const again = await harness.postJson(`/api/v1/privacy-request/${id}/confirm_erasure`, {});
@@ -125,11 +125,11 @@ describe('a database constraint that refuses the mask', () => {
     expect(errorLog!.message).toMatch(/^bad_data: .*null value in column "name" of relation "customer" violates not-null constraint/);
 
     // Retrying without fixing fails again, as a second run.
-    await harness.postJson(`/api/v1/privacy-request/${id}/retry`, { user_id: 'ops@shop.example' });
+    await harness.postJson(`/api/v1/privacy-request/${id}/retry`, {});
     await harness.waitForStatus(id, 'error');
 
     await harness.target`alter table customer alter column name drop not null`;
-    const retried = await harness.postJson(`/api/v1/privacy-request/${id}/retry`, { user_id: 'ops@shop.example' });
+    const retried = await harness.postJson(`/api/v1/privacy-request/${id}/retry`, {});
     expect(retried.status).toBe(200);
     expect(await harness.result(id)).toEqual({ status: 'complete' });
     const [customer] = await harness.target`select name from customer where id = 1`;

@@ -62,7 +62,7 @@ it('ends in error naming the collection, and retry finishes without re-running c
   expect(completedBefore).not.toContain('login');
 
   await harness.target`alter table login_gone rename to login`;
-  const retried = await harness.postJson(`/api/v1/privacy-request/${id}/retry`, { user_id: 'ops@shop.example' });
+  const retried = await harness.postJson(`/api/v1/privacy-request/${id}/retry`, {});
   expect(retried.status).toBe(200);
   expect(((await retried.json()) as { status: string }).status).toBe('in_processing');
   expect(await harness.result(id)).toEqual({ status: 'complete' });
@@ -82,7 +82,7 @@ it('ends in error naming the collection, and retry finishes without re-running c
   expect(audit).toEqual([
     { action: 'approved', user_id: 'system' },
     { action: 'error', user_id: 'system' },
-    { action: 'retried', user_id: 'ops@shop.example' },
+    { action: 'retried', user_id: 'client:test-root' },
     { action: 'finished', user_id: 'system' },
   ]);
 });

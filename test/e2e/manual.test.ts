@@ -119,13 +119,13 @@ describe('a manual collection during erasure', () => {
     const accessInput = await harness.postJson(`/api/v1/privacy-request/${id}/manual_input`, [{ id: 8 }]);
     expect(accessInput.status).toBe(409);
 
-    const confirmed = await harness.postJson(`/api/v1/privacy-request/${id}/erasure_confirm`, { row_count: 1, user_id: 'clerk@shop.example' });
+    const confirmed = await harness.postJson(`/api/v1/privacy-request/${id}/erasure_confirm`, { row_count: 1 });
     expect(confirmed.status).toBe(200);
     expect(await harness.result(id)).toEqual({ status: 'complete' });
     const [erased] = await harness.sql<{ row_count: number; message: string }[]>`
       select row_count, message from execution_log
       where privacy_request_id = ${id} and collection_name = 'filing_cabinet' and action_type = 'erasure' and status = 'complete'`;
-    expect(erased).toEqual({ row_count: 1, message: 'masked manually by clerk@shop.example' });
+    expect(erased).toEqual({ row_count: 1, message: 'masked manually by client:test-root' });
     const [customer] = await harness.target`select name from customer where id = 1`;
     expect(customer!.name).toBeNull();
   });

@@ -68,7 +68,7 @@ describe('typical requests across continue-as-new', () => {
     await harness.fetch('/api/v1/privacy-request/administrate/approve', {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ request_ids: [reviewed], reviewer: 'alice' }),
+      body: JSON.stringify({ request_ids: [reviewed] }),
     });
     await harness.waitForStatus(reviewed, 'paused');
     expect((await harness.postJson(`/api/v1/privacy-request/${reviewed}/manual_input`, [{ id: 1, authorized_user: 'Someone' }])).status).toBe(200);
@@ -94,7 +94,7 @@ describe('typical requests across continue-as-new', () => {
     await harness.fetch('/api/v1/privacy-request/administrate/approve', {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ request_ids: [failing], reviewer: 'alice' }),
+      body: JSON.stringify({ request_ids: [failing] }),
     });
     await harness.waitForStatus(failing, 'error');
     await harness.postJson(`/api/v1/privacy-request/${failing}/confirm_erasure`, {});

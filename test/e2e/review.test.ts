@@ -27,8 +27,13 @@ afterAll(async () => {
 });
 
 const identity = { email: 'customer-1@example.com' };
-const patch = (path: string, body: unknown) =>
-  harness.fetch(`/api/v1/privacy-request/administrate/${path}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** Acts as the user (who the audit log then names), or as the test's root client. */
+const patch = async (path: string, body: unknown, as?: string) =>
+  harness.fetch(`/api/v1/privacy-request/administrate/${path}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', ...(as ? { authorization: `Bearer ${await harness.userToken(as)}` } : {}) },
+    body: JSON.stringify(body),
+  });
 const audit = (id: string) =>
   harness.sql<{ action: string; user_id: string | null; message: string | null }[]>`select action, user_id, message from audit_log where privacy_request_id = ${id} order by id`;
 
@@ -39,45 +44,45 @@ describe('a policy that requires approval', () => {
     expect((await harness.request(id)).status).toBe('pending');
     expect(await harness.sql`select 1 from execution_log where privacy_request_id = ${id}`).toHaveLength(0);
 
-    const response = await patch('approve', { request_ids: [id, 'pri_00000000-0000-0000-0000-000000000000'], reviewer: 'alice@shop.example', reason: 'identity checked' });
+    const response = await patch('approve', { request_ids: [id, 'pri_00000000-0000-0000-0000-000000000000'], reason: 'identity checked' }, 'alice@shop.example');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { succeeded: { id: string; reviewed_by: string }[]; failed: { message: string; data: { id: string } }[] };
-    expect(body.succeeded).toEqual([expect.objectContaining({ id, reviewed_by: 'alice@shop.example' })]);
+    expect(body.succeeded).toEqual([expect.objectContaining({ id, reviewed_by: 'user:alice@shop.example' })]);
     expect(body.failed).toEqual([{ message: 'No privacy request with id pri_00000000-0000-0000-0000-000000000000', data: { id: 'pri_00000000-0000-0000-0000-000000000000' } }]);
 
     expect(await harness.result(id)).toEqual({ status: 'complete' });
     const request = await harness.request(id);
     expect(request.reviewed_at).toEqual(expect.any(String));
     expect(await audit(id)).toEqual([
-      { action: 'approved', user_id: 'alice@shop.example', message: 'identity checked' },
+      { action: 'approved', user_id: 'user:alice@shop.example', message: 'identity checked' },
       { action: 'finished', user_id: 'system', message: null },
     ]);
   });
 
   it('ends denied with the reason; a denial without a reason is refused and changes nothing', async () => {
     const id = await harness.submit({ policy_key: 'reviewed_access', identity });
-    const noReason = await patch('deny', { request_ids: [id], reviewer: 'bob@shop.example' });
+    const noReason = await patch('deny', { request_ids: [id] }, 'bob@shop.example');
     expect(noReason.status).toBe(422);
     expect(((await noReason.json()) as { message: string }).message).toMatch(/reason/);
 
-    const denied = await patch('deny', { request_ids: [id], reviewer: 'bob@shop.example', reason: 'not the account holder' });
+    const denied = await patch('deny', { request_ids: [id], reason: 'not the account holder' }, 'bob@shop.example');
     expect(denied.status).toBe(200);
     expect(await harness.result(id)).toEqual({ status: 'denied' });
     const request = await harness.request(id);
-    expect(request).toMatchObject({ status: 'denied', reviewed_by: 'bob@shop.example', denial_reason: 'not the account holder' });
-    expect(await audit(id)).toEqual([{ action: 'denied', user_id: 'bob@shop.example', message: 'not the account holder' }]);
+    expect(request).toMatchObject({ status: 'denied', reviewed_by: 'user:bob@shop.example', denial_reason: 'not the account holder' });
+    expect(await audit(id)).toEqual([{ action: 'denied', user_id: 'user:bob@shop.example', message: 'not the account holder' }]);
     expect(await harness.sql`select 1 from execution_log where privacy_request_id = ${id}`).toHaveLength(0);
 
-    const again = await patch('approve', { request_ids: [id], reviewer: 'alice@shop.example' });
+    const again = await patch('approve', { request_ids: [id] }, 'alice@shop.example');
     expect(((await again.json()) as { failed: { message: string }[] }).failed[0]!.message).toMatch(/the request is denied/);
   });
 
   it('can be canceled while pending, with a reason', async () => {
     const id = await harness.submit({ policy_key: 'reviewed_access', identity });
-    const response = await patch('cancel', { request_ids: [id], user_id: 'carol@shop.example', reason: 'duplicate of ticket 12' });
+    const response = await patch('cancel', { request_ids: [id], reason: 'duplicate of ticket 12' }, 'carol@shop.example');
     expect(((await response.json()) as { succeeded: { status: string }[] }).succeeded[0]!.status).toBe('canceled');
     expect(await harness.result(id)).toEqual({ status: 'canceled' });
-    expect(await audit(id)).toEqual([{ action: 'canceled', user_id: 'carol@shop.example', message: 'duplicate of ticket 12' }]);
+    expect(await audit(id)).toEqual([{ action: 'canceled', user_id: 'user:carol@shop.example', message: 'duplicate of ticket 12' }]);
   });
 });
 
@@ -92,7 +97,7 @@ describe('configuration that requires approval for every request', () => {
       await strict.fetch('/api/v1/privacy-request/administrate/approve', {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ request_ids: [id], reviewer: 'alice@shop.example' }),
+        body: JSON.stringify({ request_ids: [id] }),
       });
       expect(await strict.result(id)).toEqual({ status: 'complete' });
     } finally {
@@ -109,7 +114,8 @@ describe('signals sent straight to Temporal', () => {
     await handle.signal(signals.retry, {}); // not in error
     await eventually(async () => ((await audit(id)).length === 2 ? true : undefined), { what: 'two rejection audit rows' });
     expect(await audit(id)).toEqual([
-      { action: 'action_rejected', user_id: null, message: "invalid deny: reason: is required" },
+      // A refused action names who it claims to come from.
+      { action: 'action_rejected', user_id: 'mallory', message: "invalid deny: reason: is required" },
       { action: 'action_rejected', user_id: null, message: 'retry refused: the request is not in error (status pending)' },
     ]);
     expect((await harness.request(id)).status).toBe('pending');
@@ -131,7 +137,7 @@ describe('signals sent straight to Temporal', () => {
   it('refuse approval of a request that needs none', async () => {
     const id = await harness.submit({ policy_key: 'default_access_policy', identity });
     await harness.result(id);
-    const response = await patch('approve', { request_ids: [id], reviewer: 'alice@shop.example' });
+    const response = await patch('approve', { request_ids: [id] }, 'alice@shop.example');
     expect(((await response.json()) as { failed: { message: string }[] }).failed[0]!.message).toMatch(/refused: the request is complete/);
   });
 });

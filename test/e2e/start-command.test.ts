@@ -3,7 +3,8 @@
  * and migrated, the example loaded, worker and API up. The README's first request completes,
  * and Ctrl-C (SIGINT to the process group) stops every process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,17 +62,40 @@ it('brings the service up, runs the first request, and stops on Ctrl-C', async (
   expect(existsSync(join(dataDir, 'temporal.sqlite'))).toBe(true);
   expect(existsSync(join(dataDir, 'encryption.key'))).toBe(true);
 
-  // The README's first request.
-  const submitted = await fetch(`${api}/api/v1/privacy-request`, {
+  expect(existsSync(join(dataDir, 'root-client.json'))).toBe(true);
+  expect(output).toContain('TOKEN=$(npm run --silent token)');
+
+  // Without a token nothing answers; the README's way to get one works.
+  const body = JSON.stringify([{ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } }]);
+  const anonymous = await fetch(`${api}/api/v1/privacy-request`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  expect(anonymous.status).toBe(401);
+  const token = (await promisify(execFile)('npm', ['run', '--silent', 'token'], { cwd: ROOT, env })).stdout.trim();
+  expect(token).toMatch(/^dsr_at_/);
+  const authorization = `Bearer ${token}`;
+
+  // The Temporal UI is configured with a codec URL that works without a token (the UI cannot send one).
+  const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+  const codecEndpoint = settings.Codec?.Endpoint ?? '';
+  expect(codecEndpoint).toMatch(new RegExp(`^${api}/codec/ui/[A-Za-z0-9_-]{32,}$`));
+  const encoded = await fetch(`${codecEndpoint}/encode`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify([{ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } }]),
+    body: JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"hello"').toString('base64') }] }),
   });
+  expect(encoded.status).toBe(200);
+  const decoded = (await (await fetch(`${codecEndpoint}/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await encoded.json()) })).json()) as {
+    payloads: { data: string }[];
+  };
+  expect(Buffer.from(decoded.payloads[0]!.data, 'base64').toString()).toBe('"hello"');
+  expect((await fetch(`${api}/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payloads: [] }) })).status).toBe(401);
+
+  // The README's first request.
+  const submitted = await fetch(`${api}/api/v1/privacy-request`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body });
   const { succeeded } = (await submitted.json()) as { succeeded: { id: string }[] };
   const id = succeeded[0]!.id;
   await eventually(
     async () => {
-      const listed = (await (await fetch(`${api}/api/v1/privacy-request?request_id=${id}`)).json()) as { items: { status: string }[] };
+      const listed = (await (await fetch(`${api}/api/v1/privacy-request?request_id=${id}`, { headers: { authorization } })).json()) as { items: { status: string }[] };
       return listed.items[0]?.status === 'complete' ? true : undefined;
     },
     { what: 'the first request to complete' },

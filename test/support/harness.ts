@@ -12,6 +12,7 @@ import { DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap }
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { apiDeps, createApp, type ApiDeps } from '../../src/api/app.js';
+import { ensureRootClient } from '../../src/auth/service.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { connect, type Sql } from '../../src/db/client.js';
@@ -60,10 +61,18 @@ export interface Harness {
   /** Another app on this harness's database and Temporal, as the configuration builds it, with some dependencies changed. */
   createApp(overrides?: Partial<ApiDeps>): ReturnType<typeof createApp>;
   encryptionKey: Buffer;
+  /** The root client (every scope), and a token of it that every harness call sends unless told otherwise. */
+  root: { id: string; secret: string };
+  token: string;
+  /** A fresh token from the token endpoint, narrowed to these scopes (all of the root's when none). */
+  tokenFor(scopes?: string[]): Promise<string>;
+  /** Creates the user (if new) through the API and logs in: a token acting as `user:<username>`. */
+  userToken(username: string, roles?: string[]): Promise<string>;
   /** Env that reproduces this harness's configuration in a child process. */
   env: Record<string, string>;
   /** Starts a worker on this harness's task queue; `execution` overrides the configured execution settings. */
   startWorker(execution?: Partial<Config['execution']>): Promise<DsrWorker>;
+  /** Calls the API with the root token, unless the request carries its own authorization header. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   postJson(path: string, body: unknown): Promise<Response>;
   handle(privacyRequestId: string): WorkflowHandle;
@@ -100,6 +109,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     DSRFLOW_EXAMPLE_DATABASE_URL: firstTargetUrl,
     // Generated files (access packages) go to a directory of this file's own, not the clone's .data/.
     DSRFLOW_DATA_DIR: await mkdtemp(join(tmpdir(), 'dsrflow-test-')),
+    DSRFLOW_ROOT_CLIENT_ID: 'test-root',
+    DSRFLOW_ROOT_CLIENT_SECRET: randomBytes(32).toString('base64url'),
+    // Tests ask for many tokens from one address; the limit itself is tested with a low one.
+    DSRFLOW_AUTH_RATE_LIMIT: '100000',
     LOG_LEVEL: 'warn',
     ...options.env,
   };
@@ -109,12 +122,37 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const sql = connect(databaseUrl, { applicationName: 'dsrflow-test' });
   let target = postgres(targetUrl, { max: 2, onnotice: () => {} });
   if (options.example !== false) await registerExample(sql, firstTargetUrl, encryptionKey);
+  const root = config.auth.rootClient!;
+  await ensureRootClient(sql, root);
 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(encryptionKey) });
   const appWith = (overrides: Partial<ApiDeps> = {}) => createApp({ ...apiDeps(config, { sql, temporal: client, encryptionKey }), ...overrides });
   const app = appWith();
   const api = await listen(app, '127.0.0.1', 0);
+  const tokenFor = async (scopes?: string[]): Promise<string> => {
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: root.id, client_secret: root.secret, ...(scopes ? { scope: scopes.join(' ') } : {}) });
+    const response = await fetch(`${api.url}/api/v1/oauth/token`, { method: 'POST', body: form });
+    const body = (await response.json()) as { access_token?: string };
+    if (!response.ok || !body.access_token) throw new Error(`token refused: ${response.status} ${JSON.stringify(body)}`);
+    return body.access_token;
+  };
+  const token = await tokenFor();
+  const userToken = async (username: string, roles: string[] = ['approver']): Promise<string> => {
+    const password = `password-of-${username}`;
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    const created = await fetch(`${api.url}/api/v1/user`, { method: 'POST', headers, body: JSON.stringify({ username, password, roles }) });
+    if (created.status !== 201 && created.status !== 409) throw new Error(`user not created: ${created.status} ${await created.text()}`);
+    const login = await fetch(`${api.url}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    const body = (await login.json()) as { access_token?: string };
+    if (!login.ok || !body.access_token) throw new Error(`login refused: ${login.status} ${JSON.stringify(body)}`);
+    return body.access_token;
+  };
+  const withToken = (init: RequestInit = {}): RequestInit => {
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+    return { ...init, headers };
+  };
   const workers: DsrWorker[] = [];
   const running: Promise<void>[] = [];
 
@@ -154,6 +192,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     api,
     createApp: appWith,
     encryptionKey,
+    root,
+    token,
+    tokenFor,
+    userToken,
     env,
     async startWorker(execution = {}) {
       const worker = await createWorker({ config: { ...config, execution: { ...config.execution, ...execution } }, sql, encryptionKey, workflowBundle: await workflowBundle() });
@@ -161,9 +203,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       running.push(worker.run());
       return worker;
     },
-    fetch: (path, init) => fetch(`${api.url}${path}`, init),
+    fetch: (path, init) => fetch(`${api.url}${path}`, withToken(init)),
     postJson: (path, body) =>
-      fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      fetch(`${api.url}${path}`, withToken({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })),
     handle: (id) => client.workflow.getHandle(id),
     result: (id) => client.workflow.getHandle(id).result() as Promise<PrivacyRequestOutcome>,
     async submit(body) {

@@ -6,8 +6,35 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/dsrflow');
     expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'dsrflow', devPort: 7233, uiPort: 8233 });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 1024 * 1024, corsOrigins: [], allowedHosts: ['localhost', '127.0.0.1', '[::1]'] });
     expect(config.execution.heartbeatTimeoutMs).toBe(30_000);
+    expect(config.auth).toEqual({ rootClient: undefined, tokenTtlMs: 3_600_000, loginMaxFailures: 5, loginLockoutMs: 900_000, rateLimitPerMinute: 20 });
+  });
+
+  it('reads the security settings', () => {
+    const secret = 'x'.repeat(32);
+    const config = loadConfig({
+      DSRFLOW_ROOT_CLIENT_ID: 'ops-root',
+      DSRFLOW_ROOT_CLIENT_SECRET: secret,
+      DSRFLOW_TOKEN_TTL: '15m',
+      DSRFLOW_MAX_BODY_SIZE: '512KiB',
+      DSRFLOW_CORS_ORIGINS: 'https://console.example, https://other.example',
+      HOST: '0.0.0.0',
+      DSRFLOW_PUBLIC_URL: 'https://Privacy.Example.com/',
+      DSRFLOW_CODEC_UI_KEY: 'k'.repeat(40),
+    });
+    expect(config.auth.rootClient).toEqual({ id: 'ops-root', secret });
+    expect(config.auth.tokenTtlMs).toBe(900_000);
+    expect(config.http).toMatchObject({ maxBodyBytes: 512 * 1024, corsOrigins: ['https://console.example', 'https://other.example'] });
+    // A wildcard HOST is not a name to answer to; the public URL's host is.
+    expect(config.http.allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]', 'privacy.example.com']);
+    expect(loadConfig({ DSRFLOW_ALLOWED_HOSTS: '*' }).http.allowedHosts).toBe('*');
+    expect(loadConfig({ DSRFLOW_ALLOWED_HOSTS: 'API.internal, api' }).http.allowedHosts).toEqual(['api.internal', 'api']);
+    expect(config.codecEndpoint?.uiKey).toBe('k'.repeat(40));
+    expect(() => loadConfig({ DSRFLOW_ROOT_CLIENT_ID: 'ops-root' })).toThrow(/DSRFLOW_ROOT_CLIENT_SECRET: set DSRFLOW_ROOT_CLIENT_ID and DSRFLOW_ROOT_CLIENT_SECRET together/);
+    expect(() => loadConfig({ DSRFLOW_ROOT_CLIENT_ID: 'ops-root', DSRFLOW_ROOT_CLIENT_SECRET: 'short' })).toThrow(/DSRFLOW_ROOT_CLIENT_SECRET: expected at least 32 characters/);
+    expect(() => loadConfig({ DSRFLOW_MAX_BODY_SIZE: 'huge' })).toThrow(/DSRFLOW_MAX_BODY_SIZE: expected a size/);
+    expect(() => loadConfig({ DSRFLOW_CODEC_UI_KEY: 'short' })).toThrow(/DSRFLOW_CODEC_UI_KEY/);
   });
 
   it('reads durations and numbers', () => {
