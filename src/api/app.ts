@@ -115,7 +115,8 @@ export function createApp(deps: ApiDeps) {
     '*',
     bodyLimit({
       maxSize: http.maxBodyBytes,
-      onError: (c) => c.json(errorBody('payload_too_large', `The body is larger than ${http.maxBodyBytes} bytes (DSRFLOW_MAX_BODY_SIZE); nothing was read`), 413),
+      // The rest of the body is not read: the connection cannot carry another request after it.
+      onError: (c) => c.json(errorBody('payload_too_large', `The body is larger than ${http.maxBodyBytes} bytes (DSRFLOW_MAX_BODY_SIZE); nothing was read`), 413, { connection: 'close' }),
     }),
   );
 
