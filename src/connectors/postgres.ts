@@ -19,6 +19,14 @@ export const postgresSecretsSchema = z.union([
 ]);
 export type PostgresSecrets = z.infer<typeof postgresSecretsSchema>;
 
+/**
+ * A name from configuration as one quoted identifier. postgres.js's own `sql(name)` splits names
+ * on dots (`a.b` becomes `"a"."b"`), which would let a collection named `pg_catalog.pg_authid`
+ * leave the configured schema; here a dot is just a character of the name.
+ */
+const ident = (sql: postgres.Sql | postgres.TransactionSql, name: string) => sql.unsafe(`"${name.replace(/"/g, '""')}"`);
+const identList = (sql: postgres.Sql | postgres.TransactionSql, names: string[]) => sql.unsafe(names.map((name) => `"${name.replace(/"/g, '""')}"`).join(', '));
+
 /** int8 and numeric come back as text: keep them exact, but as numbers when that loses nothing. */
 function exactNumber(text: string): number | string {
   const value = Number(text);
@@ -64,10 +72,10 @@ export class PostgresConnector implements Connector {
     const where = filters
       // The server infers the array's element type from the column, so keys of any type compare
       // with their index (int ids, varchar ids, uuids).
-      .map((filter) => sql`${sql(filter.field)} = any(${filter.values as never})`)
+      .map((filter) => sql`${ident(sql, filter.field)} = any(${filter.values as never})`)
       .reduce((all, condition) => sql`${all} or ${condition}`);
     try {
-      return await sql<Row[]>`select ${sql(query.fields)} from ${sql(this.schema)}.${sql(query.collection)} where ${where}`;
+      return await sql<Row[]>`select ${identList(sql, query.fields)} from ${ident(sql, this.schema)}.${ident(sql, query.collection)} where ${where}`;
     } catch (error) {
       throw classifyPostgresError(error);
     }
@@ -81,7 +89,11 @@ export class PostgresConnector implements Connector {
         let changed = 0;
         for (const { key, values } of rows) {
           const where = matchKey(tx, key);
-          const result = await tx`update ${tx(this.schema)}.${tx(collection)} set ${tx(values)} where ${where}`;
+          if (Object.keys(values).length === 0) continue; // nothing to write in this row
+          const assignments = Object.entries(values)
+            .map(([column, value]) => tx`${ident(tx, column)} = ${value as never}`)
+            .reduce((all, assignment) => tx`${all}, ${assignment}`);
+          const result = await tx`update ${ident(tx, this.schema)}.${ident(tx, collection)} set ${assignments} where ${where}`;
           changed += result.count;
         }
         return changed;
@@ -97,7 +109,7 @@ export class PostgresConnector implements Connector {
       return await this.sql.begin(async (tx) => {
         let deleted = 0;
         for (const key of keys) {
-          const result = await tx`delete from ${tx(this.schema)}.${tx(collection)} where ${matchKey(tx, key)}`;
+          const result = await tx`delete from ${ident(tx, this.schema)}.${ident(tx, collection)} where ${matchKey(tx, key)}`;
           deleted += result.count;
         }
         return deleted;
@@ -125,7 +137,7 @@ function matchKey(sql: postgres.TransactionSql, key: Row) {
   const entries = Object.entries(key);
   if (entries.length === 0) throw new ConnectorError('bad_data', 'A row cannot be addressed without its primary key');
   return entries
-    .map(([field, value]) => (value === null ? sql`${sql(field)} is null` : sql`${sql(field)} = ${value as never}`))
+    .map(([field, value]) => (value === null ? sql`${ident(sql, field)} is null` : sql`${ident(sql, field)} = ${value as never}`))
     .reduce((all, condition) => sql`${all} and ${condition}`);
 }
 
