@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type ApiServer } from '../../src/api/server.js';
+import { tokenHash } from '../../src/auth/secrets.js';
+import { insertToken, purgeExpiredTokens } from '../../src/db/access-tokens.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
 let harness: Harness;
@@ -79,6 +81,15 @@ describe('client credentials', () => {
     expect(expired.status).toBe(401);
     expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(((await expired.json()) as { message: string }).message).toMatch(/expired/);
+  });
+
+  it('are purged from storage once expired, and only those', async () => {
+    const expired = tokenHash(`dsr_at_${randomBytes(32).toString('base64url')}`);
+    await insertToken(harness.sql, { hash: expired, clientId: harness.root.id, scopes: [], expiresAt: new Date(Date.now() - 1000) });
+    const live = await harness.tokenFor(['privacy-request:read']);
+    expect(await purgeExpiredTokens(harness.sql)).toBeGreaterThanOrEqual(1);
+    expect(await harness.sql`select 1 from access_token where token_hash = ${expired}`).toHaveLength(0);
+    expect((await raw('/api/v1/privacy-request', { headers: bearer(live) })).status).toBe(200);
   });
 
   it('refuse a wrong secret, an unknown client, another grant and scopes the client does not hold, as RFC 6749 says', async () => {
