@@ -11,6 +11,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import postgres from 'postgres';
 import { apiDeps, createApp } from '../src/api/app.js';
 import { listen } from '../src/api/server.js';
+import { ensureRootClient, issueClientToken } from '../src/auth/service.js';
 import { loadConfig } from '../src/config.js';
 import { connect, ensureDatabase } from '../src/db/client.js';
 import { upsertConnection } from '../src/db/connections.js';
@@ -89,10 +90,15 @@ async function run(): Promise<BenchmarkResult> {
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverter(key) });
     const api = await listen(createApp(apiDeps(config, { sql, temporal: client, encryptionKey: key })), '127.0.0.1', 0);
 
+    const root = { id: 'bench-root', secret: randomBytes(32).toString('base64url') };
+    await ensureRootClient(sql, root);
+    const issued = await issueClientToken(sql, config.auth, { clientId: root.id, clientSecret: root.secret });
+    if ('error' in issued) throw new Error(issued.error_description);
+
     const started = Date.now();
     const response = await fetch(`${api.url}/api/v1/privacy-request`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${issued.access_token}` },
       body: JSON.stringify([{ policy_key: defaultAccessPolicy.key, identity: { email: 'wide@example.com' } }]),
     });
     const requestId = ((await response.json()) as { succeeded: { id: string }[] }).succeeded[0]!.id;

@@ -156,17 +156,17 @@ async function buildApi(): Promise<string> {
 }
 
 /** Starts the API process; resolves with its URL once it listens. */
-async function startApi(entry: string, url: string, key: Buffer): Promise<{ child: ChildProcess; url: string }> {
+async function startApi(entry: string, url: string, key: Buffer): Promise<{ child: ChildProcess; url: string; token: string }> {
   const child = spawn(process.execPath, [entry], {
     env: { ...process.env, DATABASE_URL: url, DSRFLOW_ENCRYPTION_KEY: key.toString('base64'), LOG_LEVEL: 'warn', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
-  const apiUrl = await new Promise<string>((resolve, reject) => {
+  const started = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`The API process exited with ${code} before listening`)));
-    lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url));
+    lines.once('line', (line) => resolve(JSON.parse(line) as { url: string; token: string }));
   });
-  return { child, url: apiUrl };
+  return { child, ...started };
 }
 
 async function run(): Promise<BenchmarkResult> {
@@ -177,7 +177,7 @@ async function run(): Promise<BenchmarkResult> {
   const seeding = connect(url, { applicationName: 'dsrflow-bench-seed' });
   // The direct side gets a pool of its own, opened after the load, as the API's is.
   let sql = seeding;
-  let api: { child: ChildProcess; url: string } | undefined;
+  let api: { child: ChildProcess; url: string; token: string } | undefined;
   try {
     await migrate(seeding);
     console.log(`Seeding ${REQUESTS.toLocaleString('en-US')} requests into ${name}…`);
@@ -200,7 +200,7 @@ async function run(): Promise<BenchmarkResult> {
     const fetchJson = (path: string) =>
       new Promise<{ items: { id: string | number }[]; total: number }>((resolve, reject) => {
         http
-          .get(`${api!.url}${path}`, { agent }, (response) => {
+          .get(`${api!.url}${path}`, { agent, headers: { authorization: `Bearer ${api!.token}` } }, (response) => {
             let body = '';
             response.setEncoding('utf8');
             response.on('data', (chunk: string) => (body += chunk));
@@ -272,7 +272,7 @@ async function run(): Promise<BenchmarkResult> {
     let lines = 0;
     await new Promise<void>((resolve, reject) => {
       http
-        .get(`${api!.url}/api/v1/privacy-request?download_csv=true`, { agent }, (response) => {
+        .get(`${api!.url}/api/v1/privacy-request?download_csv=true`, { agent, headers: { authorization: `Bearer ${api!.token}` } }, (response) => {
           response.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
             for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
