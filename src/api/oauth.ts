@@ -283,7 +283,9 @@ export async function readCredentialsBody(c: Context): Promise<Record<string, un
   return c.json(errorBody('unsupported_media_type', 'Send application/x-www-form-urlencoded (or application/json)'), 415);
 }
 
-const text = (value: unknown, max: number): string | undefined => (typeof value === 'string' && value.length > 0 && value.length <= max ? value : undefined);
+/** A credential field as sent: text of 1 to `max` characters without NUL (Postgres could not even look it up). */
+const text = (value: unknown, max: number): string | undefined =>
+  typeof value === 'string' && value.length > 0 && value.length <= max && !value.includes('\0') ? value : undefined;
 
 /** HTTP Basic client authentication (RFC 6749 §2.3.1): form-urlencoded id and secret. */
 function basicCredentials(c: Context): { id: string; secret: string } | undefined {
@@ -293,9 +295,11 @@ function basicCredentials(c: Context): { id: string; secret: string } | undefine
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   try {
-    return { id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')) };
+    const id = text(decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), 200);
+    const secret = text(decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')), 500);
+    return id && secret ? { id, secret } : { id: '', secret: '' };
   } catch {
-    return undefined;
+    return { id: '', secret: '' };
   }
 }
 
@@ -310,8 +314,9 @@ export function oauthRoutes(deps: OAuthDeps) {
       const body = await readCredentialsBody(c);
       if (body instanceof Response) return body as never;
       const basic = basicCredentials(c);
-      const clientId = basic?.id ?? text(body.client_id, 200);
-      const clientSecret = basic?.secret ?? text(body.client_secret, 500);
+      // Basic credentials that are not usable text count as missing (a 400, never a lookup).
+      const clientId = basic ? basic.id || undefined : text(body.client_id, 200);
+      const clientSecret = basic ? basic.secret || undefined : text(body.client_secret, 500);
       const wait = limiter.take([`address:${clientAddress(c) ?? 'unknown'}`, ...(clientId ? [`client:${clientId}`] : [])]);
       if (wait !== undefined) return tooManyAttempts(c, wait) as never;
       if (body.grant_type !== 'client_credentials') {
