@@ -12,6 +12,8 @@ import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
 import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
 import { planPrivacyRequest, type PlannedRequest } from '../src/execution/plan.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
+import { recordBookkeeping } from '../src/execution/bookkeeping.js';
+import { refreshRequestTasks } from '../src/db/request-tasks.js';
 import type { PackageStorage } from '../src/storage/index.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
 
@@ -59,7 +61,16 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     confirmManualErasure: (input: Parameters<typeof confirmManualErasure>[1]) => step(() => confirmManualErasure(context, input)),
     manualDeadlinePassed: (input: Parameters<typeof manualDeadlinePassed>[1]) => step(() => manualDeadlinePassed(context, input)),
 
-    recordTransition: (input: Parameters<typeof recordTransition>[1]) => step(() => recordTransition(context, input)),
+    /** The lifecycle machine's bookkeeping, a batch at a time (workflows/privacy-request.ts). */
+    recordBookkeeping: (input: Parameters<typeof recordBookkeeping>[1]) => step(() => recordBookkeeping(context, input)),
+
+    // Used by the legacy workflow only (workflows/legacy/): its transitions also refresh the
+    // request's task rows from its execution log, which it does not write itself.
+    recordTransition: (input: Parameters<typeof recordTransition>[1]) =>
+      step(async () => {
+        await recordTransition(context, input);
+        await refreshRequestTasks(context.sql, input.privacyRequestId);
+      }),
     recordAudit: (input: Parameters<typeof recordAudit>[1]) => step(() => recordAudit(context, input)),
     recordCollectionEvent: (input: Parameters<typeof recordCollectionEvent>[1]) => step(() => recordCollectionEvent(context, input)),
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { StorageSettings } from './storage/index.js';
-import type { ExecutionSettings } from '../workflows/definitions.js';
+import type { ExecutionSettings } from './domain/lifecycle.js';
 
 /** Durations are written `500ms`, `30s`, `5m`, `2h` or `14d`; plain numbers are milliseconds. */
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;

@@ -5,9 +5,24 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ActionName, ActionPayload } from '../src/domain/actions.js';
+import type { LifecycleState } from '../src/domain/lifecycle.js';
 import type { PrivacyRequestStatus } from '../src/domain/privacy-requests.js';
 
-export const PRIVACY_REQUEST_WORKFLOW = 'privacyRequestWorkflow';
+/** The workflow of a privacy request: a shell around the lifecycle machine (workflows/privacy-request.ts). */
+export const PRIVACY_REQUEST_WORKFLOW = 'privacyRequest';
+
+/**
+ * The workflow requests ran on before the lifecycle machine (workflows/legacy/): kept, unchanged,
+ * so that requests started on it replay and finish on it (docs/decisions.md).
+ */
+export const LEGACY_PRIVACY_REQUEST_WORKFLOW = 'privacyRequestWorkflow';
+
+export interface PrivacyRequestInput {
+  /** `pri_<uuid>`; also the workflow id. The workflow reads everything else from Postgres. */
+  privacyRequestId: string;
+  /** Set by continue-as-new: the whole lifecycle state of the run it continues. */
+  state?: LifecycleState;
+}
 
 /** Where a continued run picks up: what is already done, so nothing runs twice. */
 export interface ResumeState {
@@ -40,29 +55,7 @@ export const SEARCH_ATTRIBUTES = {
   actionTypes: defineSearchAttributeKey('DsrActionTypes', SearchAttributeType.KEYWORD_LIST),
 } as const;
 
-/** Idempotency key of one execution log event: `access:dataset:collection:run:event`. */
-export const eventKey = (phase: 'access' | 'erasure', collection: string, run: number, event: string): string => `${phase}:${collection}:${run}:${event}`;
-
-/** How the worker wants requests run; returned by the plan step so replays see the same values. */
-export interface ExecutionSettings {
-  startToCloseTimeoutMs: number;
-  heartbeatTimeoutMs: number;
-  maxAttempts: number;
-  initialRetryIntervalMs: number;
-  collectionConcurrency: number;
-  /** Every request waits for review, whatever its policy says. */
-  requireApproval: boolean;
-  /** How long a manual collection waits for a person, and what happens then. */
-  manualDeadlineMs: number;
-  manualDeadlineAction: 'skip' | 'wait';
-  /** History length after which a long request continues as new. */
-  historyEventLimit: number;
-  /** How long an access package can be downloaded. Absent from plans recorded before access packages. */
-  accessPackageExpiryMs?: number;
-}
-
-/** Access packages expire after this long when the plan does not say (DSRFLOW_ACCESS_PACKAGE_EXPIRY's default). */
-export const DEFAULT_ACCESS_PACKAGE_EXPIRY_MS = 7 * 24 * 60 * 60 * 1000;
+export { DEFAULT_ACCESS_PACKAGE_EXPIRY_MS, eventKey, type ExecutionSettings } from '../src/domain/lifecycle.js';
 
 /** The workflow that deletes a request's access package when it expires: one per request. */
 export const accessPackageWorkflowId = (privacyRequestId: string) => `${privacyRequestId}:access-package`;

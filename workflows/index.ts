@@ -1,2 +1,4 @@
-export { privacyRequestWorkflow } from './privacy-request.js';
+export { privacyRequest } from './privacy-request.js';
 export { accessPackageExpiryWorkflow } from './access-package.js';
+// Requests started before the lifecycle machine run to their end on the workflow of that time.
+export { privacyRequestWorkflow } from './legacy/privacy-request-workflow.js';

@@ -60,6 +60,10 @@ export const privacyRequestListQuery = (maxPageSize: number) =>
       .meta({ description: 'Repeat to match any of several statuses: ?status=paused&status=error' }),
     action_type: z.enum(ACTION_TYPES).optional().meta({ description: 'Requests whose policy has this action type' }),
     policy_key: text().optional(),
+    has_warnings: z
+      .stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] })
+      .optional()
+      .meta({ type: 'boolean', description: 'true: complete requests that could not do everything (see `warnings`); false: the others' }),
     created_lt: dateFilter('Created before'),
     created_gt: dateFilter('Created after'),
     started_lt: dateFilter('Started processing before'),
@@ -98,7 +102,7 @@ export const PrivacyRequestPageSchema = pageOf(PrivacyRequestListItemSchema, 'Pr
 
 export const PrivacyRequestCsvSchema = z.string().meta({
   description: 'With download_csv=true. One header line, then one line per request (RFC 4180, CRLF line ends)',
-  example: 'id,external_id,status,policy_key,action_types,requested_at,created_at,reviewed_at,reviewed_by,started_processing_at,finished_processing_at,errored_at,canceled_at,paused_at,denial_reason\r\n',
+  example: 'id,external_id,status,policy_key,action_types,requested_at,created_at,reviewed_at,reviewed_by,created_by,started_processing_at,finished_processing_at,errored_at,canceled_at,paused_at,denial_reason,warnings\r\n',
 });
 
 export const ExecutionLogSchema = z
@@ -132,8 +136,11 @@ export const TaskSchema = z
         'pending: not started; in_processing: querying or retrying; awaiting_input: a person has a task due at deadline_at; paused: that deadline passed and the request keeps waiting; ' +
         'complete: done (row_count rows found or changed); skipped: nothing to do or no answer before the deadline; error: failed after its retries (see last_error)',
     }),
+    upstream: z.array(z.string()).meta({ description: 'The collections this one waits for in this phase' }),
+    run: z.number().int().meta({ description: '1, then one more each time a retry of the request runs this collection again' }),
     row_count: z.number().int().nullable().meta({ description: 'Rows found (access) or changed (erasure)' }),
-    attempts: z.number().int().meta({ description: 'Queries started, retries included' }),
+    attempts: z.number().int().meta({ description: 'Queries started, automatic retries and retried runs included' }),
+    skipped_reason: z.string().nullable().meta({ description: 'Why a skipped collection was skipped' }),
     last_error: z
       .object({ category: z.enum(ERROR_CATEGORIES).nullable(), message: z.string(), at: z.string().meta({ format: 'date-time' }) })
       .nullable(),

@@ -84,6 +84,9 @@ export const PrivacyRequestSchema = z
       .nullable()
       .meta({ description: 'Per collection, how many rows erasure would change (set when the request awaits erasure confirmation)' }),
     stopped_collection_details: StoppedCollectionDetailsSchema.nullable(),
+    warnings: z
+      .array(z.object({ phase: z.enum(ACTION_TYPES), collection: z.string(), reason: z.string() }))
+      .meta({ description: 'What a complete request could not do: collections erasure left untouched (no primary key, nothing to mask), manual collections skipped at their deadline' }),
     resume_endpoint: z.string().nullable().meta({ example: '/privacy-request/pri_…/retry' }),
   })
   .meta({ id: 'PrivacyRequest' });

@@ -1,8 +1,6 @@
 /** SQL for `audit_log`: what happened to a request as a whole, and who did it. */
+import type { AuditLogAction } from '../domain/lifecycle.js';
 import type { Sql, TransactionSql } from './client.js';
-
-export const AUDIT_LOG_ACTIONS = ['approved', 'denied', 'finished', 'canceled', 'error', 'retried', 'erasure_confirmed', 'manual_input', 'action_rejected'] as const;
-export type AuditLogAction = (typeof AUDIT_LOG_ACTIONS)[number];
 
 export interface AuditLogEntry {
   privacy_request_id: string;

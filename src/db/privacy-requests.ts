@@ -39,6 +39,7 @@ export interface PrivacyRequestRow {
   requires_erasure_confirmation: boolean;
   denial_reason: string | null;
   erasure_preview: Record<string, number> | null;
+  warnings: { phase: ActionType; collection: string; reason: string }[] | null;
 }
 
 export interface NewPrivacyRequest {
@@ -123,7 +124,7 @@ export async function identityNames(sql: Sql, privacyRequestId: string): Promise
 export const PUBLIC_COLUMNS = [
   'id', 'external_id', 'policy_key', 'action_types', 'status', 'requested_at', 'created_at', 'updated_at', 'reviewed_at', 'reviewed_by', 'created_by',
   'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'stopped_collection_details',
-  'requires_erasure_confirmation', 'denial_reason', 'erasure_preview',
+  'requires_erasure_confirmation', 'denial_reason', 'erasure_preview', 'warnings',
 ] as const;
 
 export async function getPrivacyRequest(sql: Sql, id: string): Promise<PrivacyRequestRow | undefined> {
@@ -140,6 +141,8 @@ export interface StatusChange {
   /** Set by a person's approval or denial; automatic approvals leave the review fields empty. */
   reviewedBy?: string | null;
   denialReason?: string | null;
+  /** What a complete request could not do. */
+  warnings?: { phase: ActionType; collection: string; reason: string }[] | undefined;
 }
 
 /**
@@ -162,6 +165,7 @@ export async function recordStatus(sql: Sql | TransactionSql, id: string, change
       reviewed_at = case when ${change.reviewedBy ?? null}::text is not null then ${at}::timestamptz else reviewed_at end,
       reviewed_by = coalesce(${change.reviewedBy ?? null}::text, reviewed_by),
       denial_reason = coalesce(${change.denialReason ?? null}::text, denial_reason),
+      warnings = coalesce(${change.warnings?.length ? sql.json(change.warnings as never) : null}::jsonb, warnings),
       stopped_collection_details = case when ${collection}::text is null then null else jsonb_build_object(
         'step', ${step}::text,
         'collection', ${collection}::text,
@@ -205,6 +209,7 @@ export interface PrivacyRequestFilters {
   status?: PrivacyRequestStatus[] | undefined;
   action_type?: ActionType | undefined;
   policy_key?: string | undefined;
+  has_warnings?: boolean | undefined;
   created_lt?: Date | undefined;
   created_gt?: Date | undefined;
   started_lt?: Date | undefined;
@@ -261,6 +266,8 @@ function where(sql: Sql, filters: PrivacyRequestFilters) {
     filters.action_type === 'erasure' ? sql`action_types @> '{erasure}'` : undefined,
     filters.action_type === 'access' ? sql`action_types @> '{access}'` : undefined,
     filters.policy_key !== undefined ? sql`policy_key = ${filters.policy_key}` : undefined,
+    filters.has_warnings === true ? sql`warnings is not null` : undefined,
+    filters.has_warnings === false ? sql`warnings is null` : undefined,
     ...Object.entries(DATE_FILTERS).flatMap(([name, column]) => {
       const before = filters[`${name}_lt` as keyof PrivacyRequestFilters] as Date | undefined;
       const after = filters[`${name}_gt` as keyof PrivacyRequestFilters] as Date | undefined;
@@ -296,24 +303,26 @@ export async function listPrivacyRequests(sql: Sql, filters: PrivacyRequestFilte
 /** What the CSV export holds of a request, in the order of its columns (its header). */
 export const CSV_COLUMNS = [
   'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by', 'created_by',
-  'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason',
+  'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason', 'warnings',
 ] as const;
 
 /** A column as the JSON listing writes it: timestamps in ISO (UTC, milliseconds), action types joined by `;`. */
 function csvValue(column: (typeof CSV_COLUMNS)[number]): string {
   if (column.endsWith('_at')) return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   if (column === 'action_types') return `array_to_string(action_types, ';')`;
+  // `erasure dataset:collection: reason; …`
+  if (column === 'warnings') return `(select string_agg(concat_ws(' ', w ->> 'phase', (w ->> 'collection') || ':', w ->> 'reason'), '; ') from jsonb_array_elements(warnings) w)`;
   return column;
 }
 
 /**
  * RFC 4180: a field with a quote, a comma or a line break is quoted, its quotes doubled; null is
  * empty. A field that a spreadsheet would run as a formula (starting with = + - @, a tab or a CR)
- * gets a leading apostrophe first, as OWASP advises against CSV injection; a plain negative
- * number is left as it is.
+ * gets a leading apostrophe first, as OWASP advises against CSV injection; a signed number or a
+ * phone number (digits, spaces, dots, dashes, parentheses) holds no function and is left as it is.
  */
 const csvField = (value: string) => {
-  const safe = `(case when ${value} ~ '^[=+@\\t\\r-]' and ${value} !~ '^-[0-9]+(\\.[0-9]+)?$' then '''' || ${value} else ${value} end)`;
+  const safe = `(case when ${value} ~ '^[=+@\\t\\r-]' and ${value} !~ '^[+-][0-9 ().-]*[0-9][0-9 ().-]*$' then '''' || ${value} else ${value} end)`;
   return `case when ${value} is null then '' when ${safe} ~ '[",\\r\\n]' then '"' || replace(${safe}, '"', '""') || '"' else ${safe} end`;
 };
 

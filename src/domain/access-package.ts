@@ -69,8 +69,11 @@ function valueAt(value: unknown, path: string[]): unknown {
   return undefined;
 }
 
-/** Text a spreadsheet would run as a formula (OWASP, CSV injection) gets a leading apostrophe; a plain negative number is a number. */
-export const neutraliseFormula = (text: string) => (/^[=+\-@\t\r]/.test(text) && !/^-\d+(\.\d+)?$/.test(text) ? `'${text}` : text);
+/**
+ * Text a spreadsheet would run as a formula (OWASP, CSV injection) gets a leading apostrophe. A
+ * signed number or phone number (`-12.5`, `+1 212 555 0100`) holds no function to run and stays as stored.
+ */
+export const neutraliseFormula = (text: string) => (/^[=+\-@\t\r]/.test(text) && !/^[+-][\d\s().-]*\d[\d\s().-]*$/.test(text) ? `'${text}` : text);
 
 function csvCell(value: unknown): string {
   const raw = value === null || value === undefined ? '' : typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);

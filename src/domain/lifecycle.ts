@@ -74,9 +74,13 @@ export interface Warning {
   reason: string;
 }
 
+/** What an audit row says happened to the request as a whole. */
+export const AUDIT_LOG_ACTIONS = ['approved', 'denied', 'finished', 'canceled', 'error', 'retried', 'erasure_confirmed', 'manual_input', 'action_rejected', 'warning'] as const;
+export type AuditLogAction = (typeof AUDIT_LOG_ACTIONS)[number];
+
 export interface AuditEntry {
   eventKey: string;
-  action: 'approved' | 'denied' | 'finished' | 'canceled' | 'error' | 'retried' | 'erasure_confirmed' | 'manual_input' | 'action_rejected' | 'warning';
+  action: AuditLogAction;
   userId: string | null;
   message: string | null;
 }
@@ -117,9 +121,10 @@ export type LifecycleEvent =
   | { type: 'planFailed'; at: string; message: string; notFound: boolean }
   /** An action from the API (an update) or an external system (a signal), not validated yet. */
   | { type: 'action'; at: string; action: ActionName; payload: unknown }
-  | { type: 'collectionSucceeded'; at: string; phase: Phase; collection: string; run: number; rowCount: number | null; skipped: string | null }
+  /** `warning`: the collection was skipped while the person's data is still there. */
+  | { type: 'collectionSucceeded'; at: string; phase: Phase; collection: string; run: number; rowCount: number | null; skipped: string | null; warning?: string | null }
   | { type: 'collectionFailed'; at: string; phase: Phase; collection: string; run: number; message: string; category: string | null }
-  | { type: 'manualOpened'; at: string; phase: Phase; collection: string; run: number; needed: boolean; skipped: string | null; deadlineAt: string }
+  | { type: 'manualOpened'; at: string; phase: Phase; collection: string; run: number; needed: boolean; skipped: string | null; warning?: string | null; deadlineAt: string }
   | { type: 'manualAnswerStored'; at: string; phase: Phase; collection: string; run: number }
   | { type: 'timerFired'; at: string; timer: string }
   | { type: 'erasurePreviewed'; at: string }
@@ -139,7 +144,8 @@ export type LifecycleCommand =
   /** Bookkeeping, carried out one after the other in this order: a status, an audit row, a task row, an error in the log. */
   | { type: 'record'; at: string; transition?: TransitionRecord; audit?: AuditEntry }
   | { type: 'recordTask'; at: string; phase: Phase; collection: string; task: Task; rowCount?: number | null; error?: { message: string; category: string | null } | null; skippedReason?: string | null }
-  | { type: 'recordTasks'; at: string; phase: Phase; tasks: Record<string, Task> }
+  /** Every task of a phase, as planned: pending, with what it waits for. */
+  | { type: 'recordTasks'; at: string; phase: Phase; collections: { collection: string; connectionKey: string; manual: boolean; upstream: string[] }[] }
   | { type: 'recordCollectionError'; at: string; phase: Phase; collection: string; connectionKey: string; run: number; message: string; category: string | null }
   | { type: 'manualDeadlinePassed'; at: string; phase: Phase; collection: string; run: number; skip: boolean }
   /** Work that runs alongside other work and answers with an event. */
@@ -195,6 +201,12 @@ export function initialState(privacyRequestId: string): LifecycleState {
 }
 
 const FINISHED: readonly TaskStatus[] = ['complete', 'skipped'];
+
+/** Nothing in flight: no plan, preview, package or collection step running. A run may hand over now. */
+export function isQuiet(state: LifecycleState): boolean {
+  if (state.planning === 'running' || state.busy) return false;
+  return !Object.values(state.tasks).some((tasks) => Object.values(tasks).some((task) => task.status === 'in_processing'));
+}
 const isFinal = (state: LifecycleState) => state.stage === 'finished';
 const phaseOf = (stage: Stage): Phase | undefined => (stage === 'access' || stage === 'erasure' ? stage : undefined);
 
@@ -298,9 +310,10 @@ class Step {
         const current = this.taskAt(event.phase, event.collection, event.run);
         if (!current || current.status !== 'in_processing' || !current.answer) return;
         const task = this.mutable(event.phase, event.collection);
+        const rowCount = task.answer!.phase === 'access' ? task.answer!.rows.length : task.answer!.rowCount;
         delete task.answer;
         task.status = 'complete';
-        this.recordTask(event.phase, event.collection, {});
+        this.recordTask(event.phase, event.collection, { rowCount });
         this.resolveEffect(`input:${event.phase}:${event.collection}:${event.run}`);
         break;
       }
@@ -352,7 +365,14 @@ class Step {
       erasure: plan.actionTypes.includes('erasure') ? Object.fromEntries(plan.collections.map((collection) => [collection.key, { status: 'pending', run: 1 } as Task])) : {},
     };
     for (const phase of ['access', 'erasure'] as const) {
-      if (Object.keys(state.tasks[phase]).length) this.commands.push({ type: 'recordTasks', at: this.at, phase, tasks: structuredClone(state.tasks[phase]) });
+      if (!Object.keys(state.tasks[phase]).length) continue;
+      const collections = plan.collections.map((collection) => ({
+        collection: collection.key,
+        connectionKey: collection.connectionKey,
+        manual: collection.manual,
+        upstream: phase === 'access' ? collection.upstream : collection.erasureUpstream,
+      }));
+      this.commands.push({ type: 'recordTasks', at: this.at, phase, collections });
     }
     if (state.cancel) return;
     if (state.review?.decision === 'deny' || plan.requiresApproval || plan.settings.requireApproval || state.review) {
@@ -518,7 +538,8 @@ class Step {
       task.run += 1;
       delete task.deadlineAt;
       delete task.answer;
-      this.recordTask(phase, collection, { error: null });
+      // The last error stays on the task: what the collection recovered from.
+      this.recordTask(phase, collection, {});
     }
   }
 
@@ -539,12 +560,12 @@ class Step {
     const current = this.taskAt(event.phase, event.collection, event.run);
     if (!current || current.status !== 'in_processing' || this.isManual(event.collection)) return;
     this.mutable(event.phase, event.collection).status = event.skipped ? 'skipped' : 'complete';
-    if (event.skipped) this.warn(event.phase, event.collection, event.skipped);
+    if (event.warning) this.warn(event.phase, event.collection, event.warning);
     this.recordTask(event.phase, event.collection, { rowCount: event.rowCount, skippedReason: event.skipped });
   }
 
+  /** A collection skipped while the person's data is (or may be) still there: no answer in time, or erasure that could not address it. */
   private warn(phase: Phase, collection: string, reason: string): void {
-    // Access that skips a collection (no answer in time), or erasure that leaves data in place.
     this.state.warnings.push({ phase, collection, reason });
   }
 
@@ -564,7 +585,7 @@ class Step {
         this.resolveEffect(`input:${event.phase}:${event.collection}:${event.run}`);
       }
       task.status = event.skipped ? 'skipped' : 'complete';
-      if (event.skipped) this.warn(event.phase, event.collection, event.skipped);
+      if (event.warning) this.warn(event.phase, event.collection, event.warning);
       this.recordTask(event.phase, event.collection, { rowCount: 0, skippedReason: event.skipped });
       return;
     }
@@ -617,9 +638,7 @@ class Step {
 
   /** Nothing in flight: no collection running, no plan, preview or package being made. */
   private quiet(): boolean {
-    const state = this.state;
-    if (state.planning === 'running' || state.busy) return false;
-    return !Object.values(state.tasks).some((tasks) => Object.values(tasks).some((task) => task.status === 'in_processing'));
+    return isQuiet(this.state);
   }
 
   private advanceStage(): void {

@@ -11,7 +11,8 @@ import { findExecutionLog, recordExecutionLog, type ExecutionLogEntry } from '..
 import { completeManualTask } from '../db/manual-tasks.js';
 import type { CollectionKey } from '../domain/graph.js';
 import { fieldsAffected } from '../domain/policies.js';
-import { eventKey } from '../../workflows/definitions.js';
+import { eventKey } from '../domain/lifecycle.js';
+import { recordTaskAttempt } from '../db/request-tasks.js';
 import type { ExecutionContext } from './context.js';
 import { lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
@@ -41,6 +42,7 @@ export async function logStart(context: ExecutionContext, step: PlannedStep, { p
   if (attempt > 1) {
     await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null });
   }
+  await recordTaskAttempt(context.sql, { privacyRequestId, phase: actionType, collection, connectionKey: step.node.connectionKey, run, attempt });
 }
 
 /** Stores the rows and the completion of an access step in one transaction, once. */

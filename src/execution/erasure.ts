@@ -3,13 +3,13 @@
  * policy's strategies. Masked values are computed from the original value and the request's
  * masking secret, so a retried or crashed attempt writes exactly the same values again.
  */
-import { readAccessResults, type Row } from '../db/access-results.js';
+import { countAccessResults, readAccessResults, type Row } from '../db/access-results.js';
 import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
 import { maskingSecret, recordErasurePreview } from '../db/privacy-requests.js';
 import { erasurePlan, type ErasurePlan } from '../domain/erasure.js';
 import { splitCollectionKey } from '../domain/graph.js';
 import { maskValue, MaskingError } from '../domain/masking.js';
-import { eventKey } from '../../workflows/definitions.js';
+import { eventKey } from '../domain/lifecycle.js';
 import { logEntry, logStart, type CollectionStep } from './access.js';
 import { ConfigurationError, type ExecutionContext } from './context.js';
 import { plannedStep, snapshotOf, type PlannedStep } from './inputs.js';
@@ -40,19 +40,30 @@ export function maskedRows(plan: Extract<ErasurePlan, { action: 'mask' }>, rows:
   }));
 }
 
-export async function eraseCollection(context: ExecutionContext, stepInput: CollectionStep): Promise<{ rowCount: number; skipped: string | null }> {
+/**
+ * Whether a skipped collection leaves the person's data in place: the policy targets some of its
+ * fields and access found rows there. The request then completes with a warning.
+ */
+export async function leavesDataInPlace(context: ExecutionContext, privacyRequestId: string, step: { dataset: string; collection: string }, plan: ErasurePlan): Promise<boolean> {
+  if (plan.action !== 'skip' || plan.affected.length === 0) return false;
+  return ((await countAccessResults(context.sql, privacyRequestId))[`${step.dataset}:${step.collection}`] ?? 0) > 0;
+}
+
+export async function eraseCollection(context: ExecutionContext, stepInput: CollectionStep): Promise<{ rowCount: number; skipped: string | null; warning: string | null }> {
   const { privacyRequestId, collection, run } = stepInput;
   const completeKey = eventKey('erasure', collection, run, 'complete');
   const skippedKey = eventKey('erasure', collection, run, 'skipped');
   const done = (await findExecutionLog(context.sql, privacyRequestId, completeKey)) ?? (await findExecutionLog(context.sql, privacyRequestId, skippedKey));
-  if (done) return { rowCount: done.row_count ?? 0, skipped: done.status === 'skipped' ? done.message : null };
-
   const step = await plannedStep(context, privacyRequestId, collection);
   const plan = planFor(step);
+  if (done) {
+    const skipped = done.status === 'skipped' ? done.message : null;
+    return { rowCount: done.row_count ?? 0, skipped, warning: skipped && (await leavesDataInPlace(context, privacyRequestId, step, plan)) ? skipped : null };
+  }
   const entry = logEntry(step, privacyRequestId, 'erasure');
   if (plan.action === 'skip') {
     await recordExecutionLog(context.sql, { ...entry, event_key: skippedKey, status: 'skipped', message: plan.reason, fields_affected: plan.affected, row_count: 0 });
-    return { rowCount: 0, skipped: plan.reason };
+    return { rowCount: 0, skipped: plan.reason, warning: (await leavesDataInPlace(context, privacyRequestId, step, plan)) ? plan.reason : null };
   }
 
   await logStart(context, step, stepInput, 'erasure');
@@ -75,22 +86,20 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
     fields_affected: plan.affected,
     row_count: changed,
   });
-  return { rowCount: changed, skipped: null };
+  return { rowCount: changed, skipped: null, warning: null };
 }
 
 /** Per collection, how many rows erasure would change: what a person confirms before anything is masked. */
 export async function previewErasure(context: ExecutionContext, privacyRequestId: string): Promise<Record<string, number>> {
   const snapshot = await snapshotOf(context, privacyRequestId);
   if (!snapshot) throw new ConfigurationError(`Privacy request ${privacyRequestId} has no plan`);
-  const counted = await context.sql<{ dataset_name: string; collection_name: string; count: number }[]>`
-    select dataset_name, collection_name, count(*)::int as count from access_result where privacy_request_id = ${privacyRequestId} group by 1, 2`;
-  const found = new Map(counted.map((row) => [`${row.dataset_name}:${row.collection_name}`, row.count]));
+  const found = await countAccessResults(context.sql, privacyRequestId);
   const preview: Record<string, number> = {};
   for (const node of snapshot.plan.collections) {
     const { dataset, collection } = splitCollectionKey(node.key);
     const definition = snapshot.datasets[dataset]!.collections.find((candidate) => candidate.name === collection)!;
     const plan = planFor({ snapshot, node, definition, dataset, collection });
-    preview[node.key] = plan.action === 'skip' ? 0 : (found.get(node.key) ?? 0);
+    preview[node.key] = plan.action === 'skip' ? 0 : (found[node.key] ?? 0);
   }
   await recordErasurePreview(context.sql, privacyRequestId, preview);
   return preview;

@@ -8,10 +8,10 @@ import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
 import { completeManualTask, openManualTask } from '../db/manual-tasks.js';
 import { maskingSecret } from '../db/privacy-requests.js';
 import type { CollectionKey } from '../domain/graph.js';
-import { eventKey } from '../../workflows/definitions.js';
+import { eventKey } from '../domain/lifecycle.js';
 import { logEntry } from './access.js';
 import type { ExecutionContext } from './context.js';
-import { maskedRows, planFor } from './erasure.js';
+import { leavesDataInPlace, maskedRows, planFor } from './erasure.js';
 import { lookupValues, plannedStep } from './inputs.js';
 
 export interface ManualStep {
@@ -29,7 +29,7 @@ export interface ManualStep {
  * Opens the task (once per run) and logs the pause. Returns when it is due, and whether a person
  * has anything to do: an erasure with nothing to mask completes without asking.
  */
-export async function openManualStep(context: ExecutionContext, input: ManualStep): Promise<{ deadlineAt: string; needed: boolean; skipped: string | null }> {
+export async function openManualStep(context: ExecutionContext, input: ManualStep): Promise<{ deadlineAt: string; needed: boolean; skipped: string | null; warning: string | null }> {
   const step = await plannedStep(context, input.privacyRequestId, input.collection);
   const entry = logEntry(step, input.privacyRequestId, input.phase);
   let actionNeeded: unknown[];
@@ -41,12 +41,12 @@ export async function openManualStep(context: ExecutionContext, input: ManualSte
     const plan = planFor(step);
     if (plan.action === 'skip') {
       await recordExecutionLog(context.sql, { ...entry, event_key: eventKey('erasure', input.collection, input.run, 'skipped'), status: 'skipped', message: plan.reason, fields_affected: plan.affected, row_count: 0 });
-      return { deadlineAt: input.now, needed: false, skipped: plan.reason };
+      return { deadlineAt: input.now, needed: false, skipped: plan.reason, warning: (await leavesDataInPlace(context, input.privacyRequestId, step, plan)) ? plan.reason : null };
     }
     const rows = await readAccessResults(context.sql, input.privacyRequestId, step.dataset, step.collection);
     if (rows.length === 0) {
       await recordExecutionLog(context.sql, { ...entry, event_key: eventKey('erasure', input.collection, input.run, 'complete'), status: 'complete', message: 'nothing to erase', fields_affected: plan.affected, row_count: 0 });
-      return { deadlineAt: input.now, needed: false, skipped: null };
+      return { deadlineAt: input.now, needed: false, skipped: null, warning: null };
     }
     if (plan.action === 'delete') {
       actionNeeded = rows.map((row) => ({ locators: Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]])), get: null, update: null, delete: true }));
@@ -71,7 +71,7 @@ export async function openManualStep(context: ExecutionContext, input: ManualSte
     fields_affected: [],
     row_count: null,
   });
-  return { deadlineAt: task.deadline_at.toISOString(), needed: true, skipped: null };
+  return { deadlineAt: task.deadline_at.toISOString(), needed: true, skipped: null, warning: null };
 }
 
 /** The deadline passed: the collection is skipped (or, when configured to wait, the log says it is overdue). */

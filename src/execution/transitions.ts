@@ -2,7 +2,8 @@
  * Mirrors the workflow's transitions to Postgres: the request's status and timestamps, the audit
  * log, and execution log rows the workflow decides (errors). Each call is idempotent.
  */
-import { recordAuditLog, type AuditLogAction } from '../db/audit-log.js';
+import { recordAuditLog } from '../db/audit-log.js';
+import type { AuditEntry } from '../domain/lifecycle.js';
 import { isErrorCategory } from '../connectors/errors.js';
 import { recordExecutionLog, type ExecutionLogStatus } from '../db/execution-log.js';
 import { recordStatus } from '../db/privacy-requests.js';
@@ -12,12 +13,7 @@ import type { PrivacyRequestStatus } from '../domain/privacy-requests.js';
 import type { Sql, TransactionSql } from '../db/client.js';
 import type { ExecutionContext } from './context.js';
 
-export interface AuditEntry {
-  eventKey: string;
-  action: AuditLogAction;
-  userId: string | null;
-  message: string | null;
-}
+export type { AuditEntry };
 
 export interface Transition {
   privacyRequestId: string;
@@ -27,6 +23,7 @@ export interface Transition {
   stoppedAt?: { step: ActionType; collection: string } | null;
   reviewedBy?: string | null;
   denialReason?: string | null;
+  warnings?: { phase: ActionType; collection: string; reason: string }[] | undefined;
   audit?: AuditEntry;
 }
 
@@ -39,6 +36,7 @@ export async function recordTransition(context: ExecutionContext, transition: Tr
       stoppedAt: transition.stoppedAt ?? null,
       reviewedBy: transition.reviewedBy ?? null,
       denialReason: transition.denialReason ?? null,
+      warnings: transition.warnings,
     });
     if (transition.audit) await audit(tx, transition.privacyRequestId, transition.audit, at);
   });

@@ -10,7 +10,7 @@ import { getPolicy } from '../db/policies.js';
 import { insertIdentities, insertPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { policyActionTypes, type Policy } from '../domain/policies.js';
 import { newPrivacyRequestId, type Identity } from '../domain/privacy-requests.js';
-import { PRIVACY_REQUEST_WORKFLOW, SEARCH_ATTRIBUTES, type PrivacyRequestWorkflowInput } from '../../workflows/definitions.js';
+import { PRIVACY_REQUEST_WORKFLOW, SEARCH_ATTRIBUTES, type PrivacyRequestInput } from '../../workflows/definitions.js';
 
 export interface SubmitDeps {
   sql: Sql;
@@ -62,7 +62,7 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
           created_by: createdBy,
         });
         await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
-        const input: PrivacyRequestWorkflowInput = { privacyRequestId: id };
+        const input: PrivacyRequestInput = { privacyRequestId: id };
         await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
           workflowId: id,
           taskQueue: deps.taskQueue,
@@ -127,6 +127,7 @@ export function toPrivacyRequestResponse(row: PrivacyRequestRow) {
     denial_reason: row.denial_reason,
     requires_erasure_confirmation: row.requires_erasure_confirmation,
     erasure_preview: row.erasure_preview,
+    warnings: row.warnings ?? [],
     stopped_collection_details: row.stopped_collection_details,
     resume_endpoint: resumeEndpoint(row),
   };

@@ -4,7 +4,8 @@
  * log entries grouped by dataset name and audit entries under "Request approved", "Request
  * finished"…, at most 50 of each group.
  */
-import { firstAuditLogsPerAction, type AuditLogAction } from '../db/audit-log.js';
+import { firstAuditLogsPerAction } from '../db/audit-log.js';
+import type { AuditLogAction } from '../domain/lifecycle.js';
 import type { Sql } from '../db/client.js';
 import { firstExecutionLogsPerDataset } from '../db/execution-log.js';
 import { listPrivacyRequests, readIdentitiesOf, type PrivacyRequestFilters } from '../db/privacy-requests.js';
@@ -25,6 +26,7 @@ export const AUDIT_GROUPS: Record<AuditLogAction, string> = {
   manual_input: 'Manual input received',
   action_rejected: 'Action rejected',
   finished: 'Request finished',
+  warning: 'Request warnings',
 };
 
 export interface LogEntry {

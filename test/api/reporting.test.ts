@@ -356,12 +356,16 @@ describe('include_identities', () => {
 describe('download_csv', () => {
   const HEADER = [
     'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by', 'created_by',
-    'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason',
+    'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason', 'warnings',
   ];
-  /** A JSON listing item as the CSV writes it. */
+  /** A JSON listing item as the CSV writes it: lists joined by `;`, no warnings as an empty cell. */
   const asCsv = (item: Record<string, unknown>) =>
     Object.fromEntries(HEADER.map((column) => {
       const value = item[column];
+      if (column === 'warnings') {
+        const warnings = value as { phase: string; collection: string; reason: string }[];
+        return [column, warnings.length ? warnings.map((warning) => `${warning.phase} ${warning.collection}: ${warning.reason}`).join('; ') : null];
+      }
       return [column, value === null || value === undefined ? null : Array.isArray(value) ? value.join(';') : String(value)];
     }));
 
@@ -398,7 +402,7 @@ describe('download_csv', () => {
   });
 
   it('neutralises cells a spreadsheet would run as formulas (OWASP CSV injection), and leaves negative numbers alone', async () => {
-    const formulas = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1', '-42', '-4.5'];
+    const formulas = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1', '-42', '-4.5', '+1 (212) 555-0100', '+cmd|calc'];
     const seeded = formulas.map((external_id, n) => ({
       id: requestId(900 + n, '99999999'),
       external_id: `formula-${n}`,
@@ -414,7 +418,7 @@ describe('download_csv', () => {
       const rows = csvObjects(await csv('external_id=formula-'));
       const byId = new Map(rows.map((row) => [row.external_id, row]));
       formulas.forEach((formula, n) => {
-        const expected = /^-\d+(\.\d+)?$/.test(formula) ? formula : `'${formula}`;
+        const expected = ['-42', '-4.5', '+1 (212) 555-0100'].includes(formula) ? formula : `'${formula}`;
         expect(byId.get(`formula-${n}`)).toMatchObject({ denial_reason: expected, reviewed_by: expected });
       });
     } finally {

@@ -62,11 +62,6 @@ async function tableCounts(): Promise<Record<string, number>> {
 describe('client credentials', () => {
   it('give a token that works until it expires, by form, JSON or HTTP Basic', async () => {
     const client = await newClient(['privacy-request:read']);
-    // An API whose tokens live 2 s (DSRFLOW_TOKEN_TTL).
-    const shortLived = await listen(harness.createApp({ auth: { ...harness.config.auth, tokenTtlMs: 2000 } }), '127.0.0.1', 0);
-    servers.push(shortLived);
-    const viaForm = await token(client.client_id, client.client_secret, undefined, shortLived.url);
-    expect(viaForm).toMatchObject({ status: 200, body: { token_type: 'bearer', expires_in: 2, scope: 'privacy-request:read' } });
     const viaJson = await raw('/api/v1/oauth/token', json({ grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret }));
     expect(viaJson.status).toBe(200);
     expect(viaJson.headers.get('cache-control')).toBe('no-store');
@@ -74,9 +69,14 @@ describe('client credentials', () => {
     const viaBasic = await raw('/api/v1/oauth/token', { method: 'POST', headers: { authorization: `Basic ${basic}` }, body: new URLSearchParams({ grant_type: 'client_credentials' }) });
     expect(viaBasic.status).toBe(200);
 
+    // An API whose tokens live 3 s (DSRFLOW_TOKEN_TTL): the token works, then it does not.
+    const shortLived = await listen(harness.createApp({ auth: { ...harness.config.auth, tokenTtlMs: 3000 } }), '127.0.0.1', 0);
+    servers.push(shortLived);
+    const viaForm = await token(client.client_id, client.client_secret, undefined, shortLived.url);
+    expect(viaForm).toMatchObject({ status: 200, body: { token_type: 'bearer', expires_in: 3, scope: 'privacy-request:read' } });
     const accessToken = viaForm.body.access_token!;
     expect((await raw('/api/v1/privacy-request', { headers: bearer(accessToken) })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     const expired = await raw('/api/v1/privacy-request', { headers: bearer(accessToken) });
     expect(expired.status).toBe(401);
     expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"');

@@ -58,6 +58,37 @@ describe('erasure with a null_rewrite policy on user.name', () => {
   });
 });
 
+describe('erasure that cannot reach every collection', () => {
+  it('completes with warnings naming what it left in place: visit has no primary key and keeps the email', async () => {
+    await harness.savePolicy(erasurePolicy('erase_contact', { targets: ['user.contact'], masking_strategy: { strategy: 'null_rewrite' } }));
+    const id = await harness.submit({ policy_key: 'erase_contact', identity: customer1 });
+    await harness.waitForStatus(id, 'complete');
+    const request = await harness.request(id);
+    expect(request.warnings).toEqual([{ phase: 'erasure', collection: 'postgres_example_test_dataset:visit', reason: expect.stringMatching(/no primary key/) }]);
+    // Collections the policy does not target are skipped without a warning; visit still holds the email.
+    const [visit] = await harness.target`select email from visit where email = 'customer-1@example.com'`;
+    expect(visit).toBeDefined();
+
+    const listed = (await (await harness.fetch(`/api/v1/privacy-request?has_warnings=true&request_id=${id}`)).json()) as { items: { id: string }[] };
+    expect(listed.items.map((item) => item.id)).toEqual([id]);
+    const without = (await (await harness.fetch(`/api/v1/privacy-request?has_warnings=false&request_id=${id}`)).json()) as { items: unknown[] };
+    expect(without.items).toEqual([]);
+    const csv = await (await harness.fetch(`/api/v1/privacy-request?download_csv=true&request_id=${id}`)).text();
+    expect(csv.split('\r\n')[0]!.split(',').at(-1)).toBe('warnings');
+    expect(csv).toMatch(/erasure postgres_example_test_dataset:visit: the dataset declares no primary key/);
+    const audit = await harness.sql<{ action: string; message: string }[]>`select action, message from audit_log where privacy_request_id = ${id} and action = 'warning'`;
+    expect(audit).toEqual([{ action: 'warning', message: expect.stringContaining('erasure postgres_example_test_dataset:visit') }]);
+    const tasks = (await (await harness.fetch(`/api/v1/privacy-request/${id}/tasks`)).json()) as { items: { phase: string; collection_name: string; status: string; skipped_reason: string | null }[] };
+    expect(tasks.items.find((task) => task.phase === 'erasure' && task.collection_name === 'visit')).toMatchObject({ status: 'skipped', skipped_reason: expect.stringMatching(/no primary key/) });
+  });
+
+  it('completes without warnings when everything targeted was erased', async () => {
+    const id = await harness.submit({ policy_key: 'erase_names', identity: customer1 });
+    await harness.waitForStatus(id, 'complete');
+    expect((await harness.request(id)).warnings).toEqual([]);
+  });
+});
+
 describe('erasure confirmation', () => {
   it('waits with the count per collection, masks nothing before confirm, then erases', async () => {
     const before = await snapshotTables(harness.target);

@@ -126,6 +126,33 @@ describe('the zip', () => {
   });
 });
 
+describe('CSV cells a spreadsheet would run', () => {
+  it('get a leading apostrophe (OWASP); numbers and phone numbers stay as stored', () => {
+    const csv = toCsv([{ field_name: 'value', data_categories: ['user'] }] as never, [
+      { value: '=HYPERLINK("http://evil.example","click")' },
+      { value: '@SUM(A1)' },
+      { value: '+cmd|calc' },
+      { value: '-2+3' },
+      { value: '\t=1' },
+      { value: '+1 212 555 0100' },
+      { value: '-12.5' },
+      { value: -3 },
+      { value: 'plain' },
+    ]);
+    expect(parseCsv(csv).slice(1).map(([cell]) => cell)).toEqual([
+      `'=HYPERLINK("http://evil.example","click")`,
+      "'@SUM(A1)",
+      "'+cmd|calc",
+      "'-2+3",
+      "'\t=1",
+      '+1 212 555 0100',
+      '-12.5',
+      '-3',
+      'plain',
+    ]);
+  });
+});
+
 describe('signed download links', () => {
   const key = linkKey(randomBytes(32));
   const expires = 1_900_000_000;

@@ -130,7 +130,16 @@ class World {
         return this.send(
           fail
             ? { type: 'collectionFailed', at, phase: work!.phase, collection: work!.collection, run: work!.run, message: 'timeout: no answer', category: 'timeout' }
-            : { type: 'collectionSucceeded', at, phase: work!.phase, collection: work!.collection, run: work!.run, rowCount: 1, skipped: phaseSkip && work!.phase === 'erasure' ? 'no primary key' : null },
+            : {
+                type: 'collectionSucceeded',
+                at,
+                phase: work!.phase,
+                collection: work!.collection,
+                run: work!.run,
+                rowCount: 1,
+                skipped: phaseSkip && work!.phase === 'erasure' ? 'no primary key' : null,
+                warning: phaseSkip && work!.phase === 'erasure' ? 'no primary key' : null,
+              },
         );
       case 'openManualStep':
         return this.send(

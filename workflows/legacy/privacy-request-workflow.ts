@@ -1,4 +1,10 @@
 /**
+ * FROZEN: the workflow privacy requests ran on before the lifecycle machine. Requests started on it
+ * replay and finish on it, so it stays as it was (docs/decisions.md: "A new workflow type for the
+ * lifecycle machine"); new requests start `privacyRequest` (workflows/privacy-request.ts). Delete
+ * it once no request of this type runs (`WorkflowType = "privacyRequestWorkflow" AND
+ * ExecutionStatus = "Running"` finds none).
+ *
  * One workflow per privacy request (workflow id = request id):
  *
  *   plan → review (when required) → access → access package (when the policy has access rules)
@@ -30,9 +36,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities/index.js';
-import { claimedActor, manualRowsProblem, parseAction, type ActionName, type ActionPayload } from '../src/domain/actions.js';
-import { accessPackageExpiryWorkflow } from './access-package.js';
+import type { Activities } from '../../activities/index.js';
+import { claimedActor, manualRowsProblem, parseAction, type ActionName, type ActionPayload } from '../../src/domain/actions.js';
+import { accessPackageExpiryWorkflow } from '../access-package.js';
 import {
   accessPackageWorkflowId,
   DEFAULT_ACCESS_PACKAGE_EXPIRY_MS,
@@ -46,7 +52,7 @@ import {
   type PrivacyRequestOutcome,
   type PrivacyRequestWorkflowInput,
   type ResumeState,
-} from './definitions.js';
+} from '../definitions.js';
 
 /** Bookkeeping writes to Postgres: retried until the database answers. */
 const bookkeeping = proxyActivities<Activities>({

@@ -1,0 +1,59 @@
+/**
+ * The bookkeeping the lifecycle machine asks for (src/domain/lifecycle.ts), carried out in the
+ * order it was asked: status transitions with their audit rows, task rows, collection errors in the
+ * execution log, manual deadlines. The workflow sends what piled up while the previous batch was
+ * written, so one activity records many steps; every write is idempotent.
+ */
+import { insertPlannedTasks, recordTaskChange } from '../db/request-tasks.js';
+import { eventKey, type LifecycleCommand } from '../domain/lifecycle.js';
+import type { ExecutionContext } from './context.js';
+import { manualDeadlinePassed } from './manual.js';
+import { recordAudit, recordCollectionEvent, recordTransition } from './transitions.js';
+
+export type BookkeepingEntry = Extract<LifecycleCommand, { type: 'record' | 'recordTask' | 'recordTasks' | 'recordCollectionError' | 'manualDeadlinePassed' }>;
+
+export const isBookkeeping = (command: LifecycleCommand): command is BookkeepingEntry =>
+  command.type === 'record' || command.type === 'recordTask' || command.type === 'recordTasks' || command.type === 'recordCollectionError' || command.type === 'manualDeadlinePassed';
+
+export async function recordBookkeeping(context: ExecutionContext, { privacyRequestId, entries }: { privacyRequestId: string; entries: BookkeepingEntry[] }): Promise<void> {
+  for (const entry of entries) {
+    switch (entry.type) {
+      case 'record':
+        if (entry.transition) await recordTransition(context, { privacyRequestId, at: entry.at, ...entry.transition, ...(entry.audit ? { audit: entry.audit } : {}) });
+        else if (entry.audit) await recordAudit(context, { privacyRequestId, at: entry.at, audit: entry.audit });
+        break;
+      case 'recordTasks':
+        await insertPlannedTasks(context.sql, privacyRequestId, entry.phase, entry.collections, new Date(entry.at));
+        break;
+      case 'recordTask':
+        await recordTaskChange(context.sql, {
+          privacyRequestId,
+          phase: entry.phase,
+          collection: entry.collection,
+          status: entry.task.status,
+          run: entry.task.run,
+          at: new Date(entry.at),
+          deadlineAt: entry.task.deadlineAt ? new Date(entry.task.deadlineAt) : null,
+          rowCount: entry.rowCount,
+          skippedReason: entry.skippedReason,
+          error: entry.error,
+        });
+        break;
+      case 'recordCollectionError':
+        await recordCollectionEvent(context, {
+          privacyRequestId,
+          collection: entry.collection,
+          connectionKey: entry.connectionKey,
+          phase: entry.phase,
+          eventKey: eventKey(entry.phase, entry.collection, entry.run, 'error'),
+          status: 'error',
+          message: entry.category ? `${entry.category}: ${entry.message}` : entry.message,
+          category: entry.category,
+        });
+        break;
+      case 'manualDeadlinePassed':
+        await manualDeadlinePassed(context, { privacyRequestId, collection: entry.collection, phase: entry.phase, run: entry.run, now: entry.at, skip: entry.skip });
+        break;
+    }
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * One workflow per privacy request (workflow id = request id): a shell around the lifecycle
+ * machine (src/domain/lifecycle.ts), which holds every rule. The shell turns signals, updates,
+ * activity results and timers into events, carries out the commands the machine answers, and
+ * hands the whole state to the next run when the history grows long.
+ *
+ * Deterministic orchestration only: reads and writes happen in activities, and history carries
+ * ids, collection keys and counts (payloads are encrypted by the codec anyway).
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import type { ActionName } from '../src/domain/actions.js';
+import { initialState, isQuiet, step, type ExecutionSettings, type LifecycleCommand, type LifecycleEvent, type StepResult } from '../src/domain/lifecycle.js';
+import type { BookkeepingEntry } from '../src/execution/bookkeeping.js';
+import { accessPackageExpiryWorkflow } from './access-package.js';
+import { accessPackageWorkflowId, FAILURE_TYPES, SEARCH_ATTRIBUTES, signals, updates, type ActionResult, type PrivacyRequestInput, type PrivacyRequestOutcome } from './definitions.js';
+
+/** Bookkeeping writes to Postgres: retried until the database answers. */
+const BOOKKEEPING = { startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } } as const;
+const bookkeeping = proxyActivities<Activities>(BOOKKEEPING);
+
+/** The plan step: bounded, because a request whose row never committed must not wait forever. */
+const planning = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** A collection's steps, named after the collection in the Temporal UI's timeline. */
+const collectionSteps = (settings: ExecutionSettings, summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: settings.startToCloseTimeoutMs,
+    heartbeatTimeout: settings.heartbeatTimeoutMs,
+    retry: { initialInterval: settings.initialRetryIntervalMs, backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: settings.maxAttempts },
+    summary,
+  });
+
+/** The innermost failure of an activity failure: its type, message and error category. */
+function describeFailure(error: unknown): { type: string | undefined; message: string; category: string | null } {
+  let cause: unknown = error;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) {
+    const category = cause.type === FAILURE_TYPES.connector ? ((cause.details?.[0] as string | undefined) ?? null) : null;
+    return { type: cause.type ?? undefined, message: cause.message, category };
+  }
+  return { type: undefined, message: (cause as Error | undefined)?.message ?? String(cause), category: null };
+}
+
+export async function privacyRequest(input: PrivacyRequestInput): Promise<PrivacyRequestOutcome> {
+  const { privacyRequestId } = input;
+  const now = () => new Date().toISOString(); // workflow time: the same on replay
+  let state = input.state ?? initialState(privacyRequestId);
+  /** Bookkeeping asked for and not written yet; how many were asked for and written so far. */
+  const pending: BookkeepingEntry[] = [];
+  let queued = 0;
+  let recorded = 0;
+  /** Activities running; timers by name. */
+  let inFlight = 0;
+  const timers = new Map<string, CancellationScope>();
+  /** Per accepted action: how much bookkeeping must be written before its caller hears back. */
+  const settled = new Map<number, number>();
+  let outcome: PrivacyRequestOutcome['status'] | undefined;
+  let handingOver = false;
+  const historyIsLong = () =>
+    !state.draining && state.stage !== 'finished' && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (state.plan?.settings.historyEventLimit ?? 10_000));
+
+  const dispatch = (event: LifecycleEvent): StepResult => {
+    // Told before anything else happens, so that a long history starts nothing new.
+    if (event.type !== 'historyLimitReached' && historyIsLong()) dispatch({ type: 'historyLimitReached', at: now() });
+    const result = step(state, event);
+    state = result.state;
+    for (const command of result.commands) carryOut(command);
+    for (const ack of result.resolved) settled.set(ack, queued);
+    return result;
+  };
+
+  /** Work alongside other work: its result comes back as an event. */
+  const run = (work: () => Promise<LifecycleEvent>) => {
+    inFlight += 1;
+    void work()
+      .then(dispatch)
+      .finally(() => (inFlight -= 1));
+  };
+
+  const failed = (phase: 'access' | 'erasure', collection: string, runNumber: number) => (error: unknown): LifecycleEvent => {
+    const { message, category, type } = describeFailure(error);
+    log.warn('Collection failed', { privacyRequestId, collection, phase, type, category });
+    return { type: 'collectionFailed', at: now(), phase, collection, run: runNumber, message, category };
+  };
+
+  function carryOut(command: LifecycleCommand): void {
+    const settings = state.plan?.settings;
+    switch (command.type) {
+      case 'record':
+      case 'recordTask':
+      case 'recordTasks':
+      case 'recordCollectionError':
+      case 'manualDeadlinePassed':
+        pending.push(command);
+        queued += 1;
+        if (command.type === 'record' && command.transition) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: command.transition.status }]);
+        return;
+      case 'searchAttributes':
+        upsertSearchAttributes([
+          { key: SEARCH_ATTRIBUTES.policyKey, value: command.policyKey },
+          { key: SEARCH_ATTRIBUTES.actionTypes, value: command.actionTypes },
+        ]);
+        return;
+      case 'plan':
+        return run(() =>
+          planning.planPrivacyRequest({ privacyRequestId }).then(
+            (plan): LifecycleEvent => ({ type: 'planned', at: now(), plan }),
+            (error): LifecycleEvent => {
+              const { type, message } = describeFailure(error);
+              return { type: 'planFailed', at: now(), message, notFound: type === FAILURE_TYPES.notFound };
+            },
+          ),
+        );
+      case 'runCollection': {
+        const { phase, collection, run: runNumber } = command;
+        const steps = collectionSteps(settings!, `${phase} ${collection}`);
+        const done =
+          phase === 'access'
+            ? steps.accessCollection({ privacyRequestId, collection, run: runNumber }).then(({ rowCount }) => ({ rowCount, skipped: null, warning: null }))
+            : steps.eraseCollection({ privacyRequestId, collection, run: runNumber });
+        return run(() => done.then((result): LifecycleEvent => ({ type: 'collectionSucceeded', at: now(), phase, collection, run: runNumber, ...result }), failed(phase, collection, runNumber)));
+      }
+      case 'openManualStep': {
+        const { phase, collection, run: runNumber, deadlineMs } = command;
+        const opened = proxyActivities<Activities>({ ...BOOKKEEPING, summary: `${phase} ${collection} (manual)` }).openManualStep({ privacyRequestId, collection, phase, run: runNumber, deadlineMs, now: now() });
+        return run(() => opened.then((result): LifecycleEvent => ({ type: 'manualOpened', at: now(), phase, collection, run: runNumber, ...result }), failed(phase, collection, runNumber)));
+      }
+      case 'storeManualAnswer': {
+        const { collection, run: runNumber, answer } = command;
+        const steps = collectionSteps(settings!, `${answer.phase} ${collection} (manual answer)`);
+        const stored =
+          answer.phase === 'access'
+            ? steps.storeManualRows({ privacyRequestId, collection, run: runNumber, rows: answer.rows, userId: answer.userId })
+            : steps.confirmManualErasure({ privacyRequestId, collection, run: runNumber, rowCount: answer.rowCount, userId: answer.userId });
+        return run(() => stored.then((): LifecycleEvent => ({ type: 'manualAnswerStored', at: now(), phase: answer.phase, collection, run: runNumber }), failed(answer.phase, collection, runNumber)));
+      }
+      case 'startTimer': {
+        const scope = new CancellationScope();
+        timers.set(command.timer, scope);
+        void scope.run(() => sleep(command.ms)).then(
+          () => {
+            timers.delete(command.timer);
+            dispatch({ type: 'timerFired', at: now(), timer: command.timer });
+          },
+          (error: unknown) => {
+            if (!isCancellation(error)) throw error;
+          },
+        );
+        return;
+      }
+      case 'cancelTimer':
+        timers.get(command.timer)?.cancel();
+        timers.delete(command.timer);
+        return;
+      case 'previewErasure':
+        return run(() => bookkeeping.previewErasure({ privacyRequestId }).then((): LifecycleEvent => ({ type: 'erasurePreviewed', at: now() })));
+      case 'preparePackage':
+        return run(() => writeAccessPackage(command.expiresInMs).then((): LifecycleEvent => ({ type: 'packagePrepared', at: now() })));
+      case 'continueAsNew':
+        return; // the main loop hands over once nothing is in flight
+      case 'finish':
+        outcome = command.outcome;
+        return;
+    }
+  }
+
+  /**
+   * The access package: written once access is done. A failure (after the retries) is recorded on
+   * the package and the request goes on. A child workflow, left running when this one ends,
+   * deletes the file at the expiry.
+   */
+  async function writeAccessPackage(expiresInMs: number): Promise<void> {
+    let written: Awaited<ReturnType<Activities['prepareAccessPackage']>>;
+    try {
+      written = await collectionSteps(state.plan!.settings, 'access package').prepareAccessPackage({ privacyRequestId, expiresInMs });
+    } catch (error) {
+      await bookkeeping.recordAccessPackageFailure({ privacyRequestId, at: now(), message: describeFailure(error).message });
+      log.warn('Access package failed', { privacyRequestId });
+      return;
+    }
+    if (!written.expiresAt) return;
+    try {
+      await startChild(accessPackageExpiryWorkflow, {
+        workflowId: accessPackageWorkflowId(privacyRequestId),
+        args: [{ privacyRequestId, expiresAt: written.expiresAt }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (error) {
+      // Already running (the package was written before): that one deletes it.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  // ---- Actions: signals (external systems) and updates (the API), validated by the machine -------
+  dispatch({ type: 'started', at: now() });
+  for (const action of Object.keys(signals) as ActionName[]) {
+    setHandler(signals[action], (payload: unknown) => void dispatch({ type: 'action', at: now(), action, payload }));
+    setHandler(updates[action], async (payload: unknown): Promise<ActionResult> => {
+      const { verdict } = dispatch({ type: 'action', at: now(), action, payload });
+      if (!verdict?.accepted) {
+        throw ApplicationFailure.create({ type: FAILURE_TYPES.rejected, message: verdict?.accepted === false ? verdict.reason : `${action} refused`, nonRetryable: true });
+      }
+      // Answers once the effect is recorded, or handed over to the next run (which records it).
+      await condition(() => handingOver || (settled.has(verdict.ack) && recorded >= settled.get(verdict.ack)!));
+      return { status: state.status };
+    });
+  }
+
+  // ---- The main loop: write the bookkeeping, watch the history, finish or hand over -------------
+  const readyToHandOver = () => state.draining && outcome === undefined && isQuiet(state) && inFlight === 0 && pending.length === 0;
+
+  for (;;) {
+    await condition(() => pending.length > 0 || outcome !== undefined || historyIsLong() || readyToHandOver());
+    if (pending.length > 0) {
+      const entries = pending.splice(0);
+      await bookkeeping.recordBookkeeping({ privacyRequestId, entries });
+      recorded += entries.length;
+    } else if (outcome !== undefined) {
+      await condition(() => allHandlersFinished() || pending.length > 0);
+      if (pending.length === 0) return { status: outcome };
+    } else if (historyIsLong()) {
+      dispatch({ type: 'historyLimitReached', at: now() });
+    } else {
+      handingOver = true;
+      await condition(allHandlersFinished);
+      if (readyToHandOver()) {
+        log.info('Continuing as new', { privacyRequestId, stage: state.stage, historyLength: workflowInfo().historyLength });
+        return continueAsNew<typeof privacyRequest>({ privacyRequestId, state });
+      }
+      handingOver = false; // an action started work meanwhile: finish it first
+    }
+  }
+}
