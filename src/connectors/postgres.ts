@@ -2,6 +2,7 @@
 import postgres from 'postgres';
 import { z } from 'zod';
 import { classifyPostgresError, ConnectorError } from './errors.js';
+import { registerArrayTypes } from './postgres-arrays.js';
 import type { CollectionDelete, CollectionQuery, CollectionUpdate, Connector, Row } from './types.js';
 
 /** Secrets as Fides names them (host, port, dbname…), or one `url`. */
@@ -28,6 +29,7 @@ function exactNumber(text: string): number | string {
 export class PostgresConnector implements Connector {
   private readonly sql: postgres.Sql;
   private readonly schema: string;
+  private arrayTypes: Promise<void> | undefined;
 
   constructor(secrets: PostgresSecrets, options: { max?: number; applicationName?: string } = {}) {
     const common = {
@@ -38,6 +40,9 @@ export class PostgresConnector implements Connector {
       // (and records them); postgres.js's own reconnect backoff would stack seconds of waiting
       // inside one attempt.
       backoff: () => 0,
+      // Registered by this connector instead (postgres-arrays.ts): postgres.js's own fetch is a
+      // promise nobody handles, and its failure ends the process.
+      fetch_types: false,
       connection: { application_name: options.applicationName ?? 'dsrflow-connector' },
       types: { int8: { to: 20, from: [20], serialize: String, parse: exactNumber } },
     };
@@ -57,6 +62,15 @@ export class PostgresConnector implements Connector {
     this.schema = secrets.db_schema ?? 'public';
   }
 
+  /** The array types, once per connector; a failure is retried by the next operation. */
+  private ready(): Promise<void> {
+    this.arrayTypes ??= registerArrayTypes(this.sql).catch((error: unknown) => {
+      this.arrayTypes = undefined;
+      throw error;
+    });
+    return this.arrayTypes;
+  }
+
   async retrieve(query: CollectionQuery): Promise<Row[]> {
     const filters = query.filters.filter((filter) => filter.values.length > 0);
     if (filters.length === 0) return []; // nothing to look for: never read a whole table
@@ -67,6 +81,7 @@ export class PostgresConnector implements Connector {
       .map((filter) => sql`${sql(filter.field)} = any(${filter.values as never})`)
       .reduce((all, condition) => sql`${all} or ${condition}`);
     try {
+      await this.ready();
       return await sql<Row[]>`select ${sql(query.fields)} from ${sql(this.schema)}.${sql(query.collection)} where ${where}`;
     } catch (error) {
       throw classifyPostgresError(error);
@@ -77,6 +92,7 @@ export class PostgresConnector implements Connector {
     if (rows.length === 0) return 0;
     const sql = this.sql;
     try {
+      await this.ready();
       return await sql.begin(async (tx) => {
         let changed = 0;
         for (const { key, values } of rows) {
@@ -94,6 +110,7 @@ export class PostgresConnector implements Connector {
   async deleteRows({ collection, keys }: CollectionDelete): Promise<number> {
     if (keys.length === 0) return 0;
     try {
+      await this.ready();
       return await this.sql.begin(async (tx) => {
         let deleted = 0;
         for (const key of keys) {
@@ -109,6 +126,8 @@ export class PostgresConnector implements Connector {
 
   async test(): Promise<void> {
     try {
+      // The catalog query every operation needs first, then a trivial one.
+      await this.ready();
       await this.sql`select 1`;
     } catch (error) {
       throw classifyPostgresError(error);

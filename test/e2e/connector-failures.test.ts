@@ -1,0 +1,77 @@
+/**
+ * The worker against target stores that misbehave: every failure becomes the collection's
+ * ConnectorError (with its category, retried only when transient), the request ends in `error`
+ * with the category in its task view, and the worker keeps serving: the next, healthy request
+ * completes.
+ *
+ * - `statement_timeout=1` in the connection URL used to end the worker (postgres.js's own type
+ *   query failed in a promise nobody handled), and again 0.2 s after each restart, as Temporal
+ *   retried the activity.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertConnection } from '../../src/db/connections.js';
+import { createHarness, CUSTOMER_1_COUNTS, type Harness } from '../support/harness.js';
+
+interface Task {
+  collection_name: string;
+  status: string;
+  attempts: number;
+  last_error: { category: string | null; message: string } | null;
+}
+
+const CUSTOMER_1 = { email: 'customer-1@example.com' };
+let harness: Harness;
+const unhandled: unknown[] = [];
+const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+
+beforeAll(async () => {
+  process.on('unhandledRejection', recordUnhandled);
+  harness = await createHarness();
+  await harness.startWorker();
+});
+
+afterAll(async () => {
+  process.off('unhandledRejection', recordUnhandled);
+  await harness?.close();
+});
+
+/** Points the example connection at another URL, as an operator editing it would. */
+async function pointExampleAt(url: string) {
+  await harness.sql.begin((tx) =>
+    upsertConnection(tx, { key: 'postgres_example', name: 'Fides example Postgres', connection_type: 'postgres', access: 'write' }, { url }, harness.encryptionKey),
+  );
+}
+
+async function tasks(id: string): Promise<Task[]> {
+  const response = await harness.fetch(`/api/v1/privacy-request/${id}/tasks`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { items: Task[] }).items;
+}
+
+/** The request ends in error; returns its failed tasks. */
+async function failedTasks(id: string): Promise<Task[]> {
+  await harness.waitForStatus(id, 'error', 60_000);
+  return (await tasks(id)).filter((task) => task.status === 'error');
+}
+
+/** A healthy request afterwards completes: the worker is still serving. */
+async function expectWorkerServes() {
+  await harness.resetTarget();
+  const id = await harness.submit({ policy_key: 'default_access_policy', identity: CUSTOMER_1 });
+  expect(await harness.result(id)).toEqual({ status: 'complete' });
+  const rows = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
+  expect(rows[0]!.count).toBe(Object.values(CUSTOMER_1_COUNTS).reduce((sum, count) => sum + count, 0));
+  expect(unhandled).toEqual([]);
+}
+
+describe('a connection whose URL sets statement_timeout=1', () => {
+  it('ends the request in error with the timeout category, after its retries; the worker keeps serving', async () => {
+    const url = new URL(harness.targetUrl);
+    url.searchParams.set('options', '-c statement_timeout=1');
+    await pointExampleAt(url.toString());
+    const id = await harness.submit({ policy_key: 'default_access_policy', identity: CUSTOMER_1 });
+    const [failed] = await failedTasks(id);
+    expect(failed).toMatchObject({ status: 'error', attempts: 3, last_error: { category: 'timeout', message: expect.stringMatching(/statement timeout/) } });
+    await expectWorkerServes();
+  });
+});
