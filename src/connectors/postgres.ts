@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { z } from 'zod';
 import { classifyPostgresError, ConnectorError } from './errors.js';
 import { registerArrayTypes } from './postgres-arrays.js';
+import { PostgresSockets, type SslMode } from './postgres-sockets.js';
 import type { CollectionDelete, CollectionQuery, CollectionUpdate, Connector, Row } from './types.js';
 
 /** Secrets as Fides names them (host, port, dbname…), or one `url`. */
@@ -20,6 +21,95 @@ export const postgresSecretsSchema = z.union([
 ]);
 export type PostgresSecrets = z.infer<typeof postgresSecretsSchema>;
 
+/** Where the connector connects, resolved once from the secrets and passed to postgres.js explicitly. */
+export interface PostgresTarget {
+  host: string;
+  port: number;
+  /** Empty when the connection names none (the server then picks one). */
+  database: string;
+  ssl: SslMode;
+  schema: string;
+}
+
+/** A connection whose secrets cannot be a connection: names the field. */
+export class TargetRefused extends Error {
+  override name = 'TargetRefused';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The target of a `url` as postgres.js reads it: one host (a comma-separated list is refused: with
+ * several hosts, postgres.js swallows connection errors and cycles through them forever), the
+ * port (5432), the database (else the user's name, which is what the server picks), and TLS from
+ * `sslmode` (or `ssl`), as postgres.js maps them.
+ */
+function targetOfUrl(text: string): Omit<PostgresTarget, 'schema'> {
+  const authority = text.slice(text.indexOf('://') + 3).split(/[/?#]/)[0]!;
+  if (authority.slice(authority.lastIndexOf('@') + 1).includes(',')) {
+    throw new TargetRefused('url', 'one host per connection: several hosts in one URL are not supported');
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TargetRefused('url', 'is not a valid postgres:// URL');
+  }
+  const mode = url.searchParams.get('sslmode') ?? url.searchParams.get('ssl');
+  const ssl: SslMode =
+    url.searchParams.get('sslrootcert') === 'system'
+      ? 'verify-full'
+      : mode === null || mode === 'disable' || mode === 'false'
+        ? 'disable'
+        : mode === 'prefer'
+          ? 'prefer'
+          : mode === 'require' || mode === 'allow'
+            ? 'require'
+            : 'verify-full';
+  return {
+    // A percent-encoded path (`%2Fvar%2Frun%2Fpostgresql`) is the directory of a Unix-domain socket.
+    host: decodeURIComponent(url.hostname).replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: url.port ? Number(url.port) : 5432,
+    database: decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username),
+    ssl,
+  };
+}
+
+export function postgresTarget(secrets: PostgresSecrets): PostgresTarget {
+  const schema = secrets.db_schema ?? 'public';
+  if ('url' in secrets) return { ...targetOfUrl(secrets.url), schema };
+  return {
+    host: secrets.host,
+    port: secrets.port,
+    database: secrets.dbname,
+    // `prefer` has always meant `require` for these secrets.
+    ssl: secrets.ssl_mode === undefined || secrets.ssl_mode === 'disable' ? 'disable' : secrets.ssl_mode === 'verify-full' ? 'verify-full' : 'require',
+    schema,
+  };
+}
+
+/** Why dsrflow must not connect with these secrets, naming the secret to change; undefined when it may. */
+export function refusePostgresTarget(secrets: PostgresSecrets): TargetRefused | undefined {
+  try {
+    postgresTarget(secrets);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TargetRefused) return error;
+    throw error;
+  }
+}
+
+export interface PostgresConnectorOptions {
+  max?: number;
+  applicationName?: string;
+  /** Bounds TCP, TLS and the startup exchange, each (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
 /** int8 and numeric come back as text: keep them exact, but as numbers when that loses nothing. */
 function exactNumber(text: string): number | string {
   const value = Number(text);
@@ -28,14 +118,21 @@ function exactNumber(text: string): number | string {
 
 export class PostgresConnector implements Connector {
   private readonly sql: postgres.Sql;
+  private readonly sockets: PostgresSockets;
   private readonly schema: string;
   private arrayTypes: Promise<void> | undefined;
 
-  constructor(secrets: PostgresSecrets, options: { max?: number; applicationName?: string } = {}) {
+  /** Throws ConnectorError('permission') for a target dsrflow must not connect to: nothing is dialled. */
+  constructor(secrets: PostgresSecrets, options: PostgresConnectorOptions = {}) {
+    const refused = refusePostgresTarget(secrets);
+    if (refused) throw new ConnectorError('permission', `The connection may not be used: ${refused.field} ${refused.message}`);
+    const target = postgresTarget(secrets);
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.sockets = new PostgresSockets(target, connectTimeoutMs);
     const common = {
       max: options.max ?? 4,
       onnotice: () => {},
-      connect_timeout: 10,
+      connect_timeout: connectTimeoutMs / 1000,
       // Fail at once when the store is unreachable: Temporal's retry policy paces the retries
       // (and records them); postgres.js's own reconnect backoff would stack seconds of waiting
       // inside one attempt.
@@ -43,23 +140,26 @@ export class PostgresConnector implements Connector {
       // Registered by this connector instead (postgres-arrays.ts): postgres.js's own fetch is a
       // promise nobody handles, and its failure ends the process.
       fetch_types: false,
+      // Every socket comes from this connector (postgres-sockets.ts), TLS included; the target
+      // is the one resolved above, never postgres.js's PGHOST/PGPORT/PGDATABASE fallbacks.
+      socket: this.sockets.open,
+      ssl: false,
+      host: target.host,
+      port: target.port,
+      ...(target.database ? { database: target.database } : {}),
       connection: { application_name: options.applicationName ?? 'dsrflow-connector' },
       types: { int8: { to: 20, from: [20], serialize: String, parse: exactNumber } },
     };
     if ('url' in secrets) {
-      this.sql = postgres(secrets.url, common);
+      this.sql = postgres(secrets.url, common as postgres.Options<Record<string, postgres.PostgresType>>);
     } else {
       this.sql = postgres({
         ...common,
-        host: secrets.host,
-        port: secrets.port,
-        database: secrets.dbname,
         username: secrets.username,
         ...(secrets.password !== undefined ? { password: secrets.password } : {}),
-        ...(secrets.ssl_mode && secrets.ssl_mode !== 'disable' ? { ssl: secrets.ssl_mode === 'verify-full' ? 'verify-full' : 'require' } : {}),
-      });
+      } as postgres.Options<Record<string, postgres.PostgresType>>);
     }
-    this.schema = secrets.db_schema ?? 'public';
+    this.schema = target.schema;
   }
 
   /** The array types, once per connector; a failure is retried by the next operation. */
@@ -136,6 +236,18 @@ export class PostgresConnector implements Connector {
 
   async close(): Promise<void> {
     await this.sql.end({ timeout: 5 });
+    this.sockets.destroyAll();
+  }
+
+  destroy(): void {
+    this.sockets.destroyAll();
+    // Rejects the queries still waiting for a connection; nothing waits for this.
+    this.sql.end({ timeout: 0 }).catch(() => undefined);
+  }
+
+  /** Sockets open now: for tests that check a connector leaves none behind. */
+  get openSockets(): number {
+    return this.sockets.size;
   }
 }
 

@@ -24,7 +24,7 @@ export class ConnectorRegistry {
     const fingerprint = createHash('sha256').update(JSON.stringify([connection.connection_type, connection.secrets])).digest('hex');
     const cached = this.connectors.get(connectionKey);
     if (cached?.fingerprint === fingerprint) return cached.connector;
-    if (cached) void cached.connector.close();
+    if (cached) cached.connector.close().catch(() => undefined);
     const connector = create(connection.connection_type, connection.secrets, connectionKey);
     this.connectors.set(connectionKey, { fingerprint, connector });
     return connector;

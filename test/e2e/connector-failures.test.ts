@@ -7,9 +7,11 @@
  * - `statement_timeout=1` in the connection URL used to end the worker (postgres.js's own type
  *   query failed in a promise nobody handled), and again 0.2 s after each restart, as Temporal
  *   retried the activity.
+ * - An address that speaks another protocol used to keep the activity reconnecting in a loop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertConnection } from '../../src/db/connections.js';
+import { bannerServer, mostSocketsTo, type ForeignServer } from '../support/foreign-servers.js';
 import { createHarness, CUSTOMER_1_COUNTS, type Harness } from '../support/harness.js';
 
 interface Task {
@@ -72,6 +74,31 @@ describe('a connection whose URL sets statement_timeout=1', () => {
     const id = await harness.submit({ policy_key: 'default_access_policy', identity: CUSTOMER_1 });
     const [failed] = await failedTasks(id);
     expect(failed).toMatchObject({ status: 'error', attempts: 3, last_error: { category: 'timeout', message: expect.stringMatching(/statement timeout/) } });
+    await expectWorkerServes();
+  });
+});
+
+describe('a connection to a server that speaks another protocol', () => {
+  let server: ForeignServer;
+  beforeAll(async () => {
+    server = await bannerServer('INFO {"server_id":"MARKER-nats","version":"2.9.10"}\r\n');
+  });
+  afterAll(() => server?.close());
+
+  it('fails the collection at once as not_found, without retries, loops or the server\'s bytes; the worker keeps serving', async () => {
+    await pointExampleAt(server.url);
+    const id = await harness.submit({ policy_key: 'default_access_policy', identity: CUSTOMER_1 });
+    const [failed] = await failedTasks(id);
+    expect(failed).toMatchObject({ attempts: 1, last_error: { category: 'not_found' } });
+    expect(failed!.last_error!.message).toBe(`The server at the configured address 127.0.0.1:${server.port} does not speak the Postgres protocol`);
+    // At most one connection per collection that started (those the identity reaches directly,
+    // at the same time), and none left open or reopening afterwards.
+    const accepted = server.accepted;
+    expect(accepted).toBeGreaterThanOrEqual(1);
+    expect(accepted).toBeLessThanOrEqual(Object.keys(CUSTOMER_1_COUNTS).length);
+    expect(await mostSocketsTo(server.port, '127.0.0.1')).toBe(0);
+    expect(await server.openConnections()).toBe(0);
+    expect(server.accepted).toBe(accepted);
     await expectWorkerServes();
   });
 });
