@@ -134,6 +134,8 @@ const environmentSchema = z.object({
   DSRFLOW_ACCESS_PACKAGE_EXPIRY: duration('7d').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
   /** The API's public base URL, for download links; default: the URL the API was called with. */
   DSRFLOW_PUBLIC_URL: httpUrl.optional(),
+  /** How long a connection test waits for the data store; then it answers failed (timeout) and closes its sockets. */
+  DSRFLOW_CONNECTION_TEST_TIMEOUT: duration('10s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -164,6 +166,9 @@ export interface Config {
   /** Undefined when the codec endpoint is off. */
   codecEndpoint: { origins: string[] } | undefined;
   exampleDatabaseUrl: string;
+  connections: {
+    testTimeoutMs: number;
+  };
   accessPackages: {
     storage: StorageSettings;
     publicUrl: string | undefined;
@@ -229,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
+    connections: { testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT },
     accessPackages: { storage, publicUrl: e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     production,

@@ -33,6 +33,8 @@ export interface ApiDeps {
   maxPageSize?: number;
   /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
   accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
+  /** How long a connection test waits for the data store. */
+  connections?: Config['connections'];
 }
 
 /** The API's dependencies as the configuration sets them, around the connections the caller opened. */
@@ -42,6 +44,7 @@ export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal'
     taskQueue: config.temporal.taskQueue,
     identityTtlMs: config.identityTtlMs,
     maxPageSize: config.maxPageSize,
+    connections: config.connections,
     accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
     ...(config.codecEndpoint ? { codec: config.codecEndpoint } : {}),
   };

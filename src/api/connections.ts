@@ -133,8 +133,8 @@ const testRoute = createRoute({
   responses: { 200: { description: 'The result of the test', content: json(ConnectionTestSchema) }, 404: notFoundResponse('connection') },
 });
 
-/** The connection test runs in src/connectors/connection-test.ts. */
-const testConnection = (deps: ApiDeps, key: string) => runConnectionTest(deps.sql, deps.encryptionKey, key);
+/** The connection test runs in src/connectors/connection-test.ts, within the configured deadline. */
+const testConnection = (deps: ApiDeps, key: string) => runConnectionTest(deps.sql, deps.encryptionKey, key, { timeoutMs: deps.connections?.testTimeoutMs });
 
 export function connectionRoutes(deps: ApiDeps) {
   return newRouter()
