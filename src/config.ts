@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseAllowList, type AllowList } from './connectors/allow-list.js';
 import type { StorageSettings } from './storage/index.js';
 import type { ExecutionSettings } from '../workflows/definitions.js';
 
@@ -59,6 +60,15 @@ const postgresUrl = (fallback: string) =>
 const hostPort = z
   .string()
   .refine((text) => /^[^\s:/]+:\d{1,5}$/.test(text), { message: 'expected host:port, such as temporal:7233' });
+
+const allowList = z.string().transform((text, ctx) => {
+  try {
+    return parseAllowList(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 const encryptionKey = z
   .string()
@@ -134,6 +144,11 @@ const environmentSchema = z.object({
   DSRFLOW_ACCESS_PACKAGE_EXPIRY: duration('7d').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
   /** The API's public base URL, for download links; default: the URL the API was called with. */
   DSRFLOW_PUBLIC_URL: httpUrl.optional(),
+  /**
+   * The data stores connections may point at: comma-separated `host[:port][/database]` patterns,
+   * `*` a wildcard (src/connectors/allow-list.ts). Unset: any store the worker can reach.
+   */
+  DSRFLOW_CONNECTION_ALLOW: allowList.optional(),
   /** How long a connection test waits for the data store; then it answers failed (timeout) and closes its sockets. */
   DSRFLOW_CONNECTION_TEST_TIMEOUT: duration('10s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
@@ -167,6 +182,8 @@ export interface Config {
   codecEndpoint: { origins: string[] } | undefined;
   exampleDatabaseUrl: string;
   connections: {
+    /** Undefined: any target. */
+    allow: AllowList | undefined;
     testTimeoutMs: number;
   };
   accessPackages: {
@@ -234,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
-    connections: { testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT },
+    connections: { allow: e.DSRFLOW_CONNECTION_ALLOW, testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT },
     accessPackages: { storage, publicUrl: e.DSRFLOW_PUBLIC_URL?.replace(/\/+$/, '') },
     logLevel: e.LOG_LEVEL,
     production,

@@ -33,7 +33,7 @@ export interface ApiDeps {
   maxPageSize?: number;
   /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
   accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
-  /** How long a connection test waits for the data store. */
+  /** Which data stores connections may point at, and how long a connection test waits. */
   connections?: Config['connections'];
 }
 

@@ -8,6 +8,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { testConnection as runConnectionTest } from '../connectors/connection-test.js';
+import { refuseSecrets } from '../connectors/registry.js';
 import {
   deleteConnection,
   findConnection,
@@ -133,8 +134,9 @@ const testRoute = createRoute({
   responses: { 200: { description: 'The result of the test', content: json(ConnectionTestSchema) }, 404: notFoundResponse('connection') },
 });
 
-/** The connection test runs in src/connectors/connection-test.ts, within the configured deadline. */
-const testConnection = (deps: ApiDeps, key: string) => runConnectionTest(deps.sql, deps.encryptionKey, key, { timeoutMs: deps.connections?.testTimeoutMs });
+/** The connection test runs in src/connectors/connection-test.ts, with the configured allow-list and deadline. */
+const testConnection = (deps: ApiDeps, key: string) =>
+  runConnectionTest(deps.sql, deps.encryptionKey, key, { allow: deps.connections?.allow, timeoutMs: deps.connections?.testTimeoutMs });
 
 export function connectionRoutes(deps: ApiDeps) {
   return newRouter()
@@ -150,6 +152,8 @@ export function connectionRoutes(deps: ApiDeps) {
             const parsed = secretsSchemaFor(item.connection_type, item.secrets).safeParse(item.secrets);
             if (!parsed.success) throw new ItemRejected(issuesMessage(parsed.error, ['body', index, 'secrets']));
             const value = parsed.data as ConnectionSecrets;
+            const refused = refuseSecrets(item.connection_type, value, deps.connections);
+            if (refused) throw new ItemRejected(`body[${index}].secrets.${refused.field}: ${refused.message}`);
             secrets = isEmpty(value) ? null : value;
           } else if (existing?.secrets_configured && existing.connection_type !== item.connection_type) {
             if (item.connection_type !== 'manual') {
@@ -206,6 +210,8 @@ export function connectionRoutes(deps: ApiDeps) {
       const parsed = secretsSchemaFor(connection.connection_type, body).safeParse(body);
       if (!parsed.success) return respondValidationError(c, zodDetails(parsed.error, 'body'));
       const value = parsed.data as ConnectionSecrets;
+      const refused = refuseSecrets(connection.connection_type, value, deps.connections);
+      if (refused) return respondValidationError(c, [{ loc: ['body', refused.field], msg: refused.message, type: 'value_error' }]);
       const row = await setConnectionSecrets(deps.sql, key, isEmpty(value) ? null : value, deps.encryptionKey);
       if (!row) return c.json(noConnection(key), 404);
       deps.logger?.info('Connection secrets replaced', { connection_key: key });

@@ -13,6 +13,7 @@
 import postgres from 'postgres';
 import type { Sql } from '../db/client.js';
 import { getConnectionWithSecrets, type ConnectionSecrets } from '../db/connections.js';
+import type { AllowList } from './allow-list.js';
 import { classifyPostgresError, type ErrorCategory } from './errors.js';
 import { postgresSecretsSchema, postgresTarget, type PostgresTarget } from './postgres.js';
 import { describeAddress } from './postgres-sockets.js';
@@ -27,6 +28,8 @@ export interface ConnectionTestResult {
 }
 
 export interface ConnectionTestOptions {
+  /** DSRFLOW_CONNECTION_ALLOW; undefined: any target. */
+  allow?: AllowList | undefined;
   /** DSRFLOW_CONNECTION_TEST_TIMEOUT (default 10 s). */
   timeoutMs?: number | undefined;
 }
@@ -123,7 +126,7 @@ export async function testConnection(sql: Sql, encryptionKey: Buffer, connection
 
   let connector: Connector;
   try {
-    connector = createConnector(connection.connection_type, connection.secrets, connectionKey);
+    connector = createConnector(connection.connection_type, connection.secrets, connectionKey, { allow: options.allow });
   } catch (error) {
     return failed(error);
   }

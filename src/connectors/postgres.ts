@@ -1,9 +1,10 @@
 /** Postgres as a target data store: reads (and later masks) the rows of a data subject. */
 import postgres from 'postgres';
 import { z } from 'zod';
+import { refusedPart, type AllowList, type ConnectionTarget } from './allow-list.js';
 import { classifyPostgresError, ConnectorError } from './errors.js';
 import { registerArrayTypes } from './postgres-arrays.js';
-import { PostgresSockets, type SslMode } from './postgres-sockets.js';
+import { describeAddress, PostgresSockets, type SslMode } from './postgres-sockets.js';
 import type { CollectionDelete, CollectionQuery, CollectionUpdate, Connector, Row } from './types.js';
 
 /** Secrets as Fides names them (host, port, dbname…), or one `url`. */
@@ -21,12 +22,8 @@ export const postgresSecretsSchema = z.union([
 ]);
 export type PostgresSecrets = z.infer<typeof postgresSecretsSchema>;
 
-/** Where the connector connects, resolved once from the secrets and passed to postgres.js explicitly. */
-export interface PostgresTarget {
-  host: string;
-  port: number;
-  /** Empty when the connection names none (the server then picks one). */
-  database: string;
+/** Where the connector connects, resolved once from the secrets: what the allow-list checks is what it dials. */
+export interface PostgresTarget extends ConnectionTarget {
   ssl: SslMode;
   schema: string;
 }
@@ -92,20 +89,39 @@ export function postgresTarget(secrets: PostgresSecrets): PostgresTarget {
   };
 }
 
-/** Why dsrflow must not connect with these secrets, naming the secret to change; undefined when it may. */
-export function refusePostgresTarget(secrets: PostgresSecrets): TargetRefused | undefined {
+/** Postgres's own schemas: the catalog holds password hashes and every other database's names. */
+export function isSystemSchema(schema: string): boolean {
+  return /^(pg_|information_schema$)/i.test(schema);
+}
+
+/**
+ * Why dsrflow must not connect to this target, naming the secret to change; undefined when it
+ * may. Checked when secrets are saved and again when the connector is created, since the
+ * allow-list may be set after a connection was saved.
+ */
+export function refusePostgresTarget(secrets: PostgresSecrets, allow: AllowList | undefined): TargetRefused | undefined {
+  let target: PostgresTarget;
   try {
-    postgresTarget(secrets);
-    return undefined;
+    target = postgresTarget(secrets);
   } catch (error) {
     if (error instanceof TargetRefused) return error;
     throw error;
   }
+  if (isSystemSchema(target.schema)) {
+    return new TargetRefused('db_schema', `"${target.schema}" is one of Postgres's own schemas, which dsrflow never reads`);
+  }
+  const part = refusedPart(target, allow);
+  if (!part) return undefined;
+  const where = `${describeAddress(target)}/${target.database}`;
+  const field = 'url' in secrets ? 'url' : { host: 'host', port: 'port', database: 'dbname' }[part];
+  return new TargetRefused(field, `${where} is not in DSRFLOW_CONNECTION_ALLOW (the ${part} matches no pattern)`);
 }
 
 export interface PostgresConnectorOptions {
   max?: number;
   applicationName?: string;
+  /** DSRFLOW_CONNECTION_ALLOW; undefined: any target. */
+  allow?: AllowList | undefined;
   /** Bounds TCP, TLS and the startup exchange, each (default 10 s). */
   connectTimeoutMs?: number;
 }
@@ -124,7 +140,7 @@ export class PostgresConnector implements Connector {
 
   /** Throws ConnectorError('permission') for a target dsrflow must not connect to: nothing is dialled. */
   constructor(secrets: PostgresSecrets, options: PostgresConnectorOptions = {}) {
-    const refused = refusePostgresTarget(secrets);
+    const refused = refusePostgresTarget(secrets, options.allow);
     if (refused) throw new ConnectorError('permission', `The connection may not be used: ${refused.field} ${refused.message}`);
     const target = postgresTarget(secrets);
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;

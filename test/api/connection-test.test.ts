@@ -6,13 +6,15 @@
  * - addresses that speak another protocol (NATS, a banner, a server that hangs up), a silent
  *   server and an unroutable address (the test never answered, and postgres.js reconnected
  *   hundreds of times a second until restart);
- * - servers whose bytes must not reach the answer (a banner, an error message of their choosing).
+ * - servers whose bytes must not reach the answer (a banner, an error message of their choosing);
+ * - Postgres's own schemas, refused when saved and when connected.
  *
  * The deadline is 2 s here (DSRFLOW_CONNECTION_TEST_TIMEOUT). "No reconnect loop" is checked on
  * both ends: the fake server counts the connections it accepted, and /proc counts this process's
  * sockets to the address, sampled for a while after the answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertConnection } from '../../src/db/connections.js';
 import {
   answeringServer,
   backendMessage,
@@ -218,6 +220,32 @@ describe('a server that imitates Postgres', () => {
     expect(answer).toMatchObject({ test_status: 'failed', category: 'authentication' });
     expect(answer.msg).toMatch(/asking for 2000000000 iterations/);
     expect(answer.ms).toBeLessThan(DEADLINE_MS);
+  });
+});
+
+describe("Postgres's own schemas", () => {
+  it.each(['pg_catalog', 'information_schema', 'pg_toast', 'pg_temp_3', 'PG_Catalog'])('refuses db_schema %s when saved', async (schema) => {
+    const answer = await send('PATCH', '/connection', [{ key: 'catalog', connection_type: 'postgres', access: 'read', secrets: { url: harness.targetUrl, db_schema: schema } }]);
+    expect(answer.status).toBe(200);
+    expect(answer.body.succeeded).toEqual([]);
+    expect(answer.body.failed).toEqual([{ message: expect.stringMatching(/^body\[0\]\.secrets\.db_schema: .*Postgres's own schemas/), data: expect.objectContaining({ key: 'catalog' }) }]);
+  });
+
+  it('refuses db_schema pg_catalog in PUT …/secret with 422 naming the field', async () => {
+    const key = await connection({ url: harness.targetUrl });
+    const answer = await send('PUT', `/connection/${key}/secret`, { url: harness.targetUrl, db_schema: 'pg_catalog' });
+    expect(answer.status).toBe(422);
+    expect(answer.body.detail).toEqual([{ loc: ['body', 'db_schema'], msg: expect.stringMatching(/Postgres's own schemas/), type: 'value_error' }]);
+  });
+
+  it('answers permission for a connection saved with one before this rule', async () => {
+    // Saved straight into the database, as an older version let it be.
+    await harness.sql.begin((tx) =>
+      upsertConnection(tx, { key: 'old_catalog', name: null, connection_type: 'postgres', access: 'read' }, { url: harness.targetUrl, db_schema: 'pg_catalog' }, harness.encryptionKey),
+    );
+    const answer = await test('old_catalog');
+    expect(answer).toMatchObject({ test_status: 'failed', category: 'permission' });
+    expect(answer.msg).toMatch(/db_schema "pg_catalog" is one of Postgres's own schemas/);
   });
 });
 

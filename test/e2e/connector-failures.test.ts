@@ -8,6 +8,7 @@
  *   query failed in a promise nobody handled), and again 0.2 s after each restart, as Temporal
  *   retried the activity.
  * - An address that speaks another protocol used to keep the activity reconnecting in a loop.
+ * - A dataset over `pg_catalog.pg_authid` used to put password hashes in an access package.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertConnection } from '../../src/db/connections.js';
@@ -100,5 +101,46 @@ describe('a connection to a server that speaks another protocol', () => {
     expect(await server.openConnections()).toBe(0);
     expect(server.accepted).toBe(accepted);
     await expectWorkerServes();
+  });
+});
+
+describe("a dataset over Postgres's own catalog", () => {
+  const CATALOG_DATASET = `
+dataset:
+  - fides_key: catalog_dataset
+    name: Postgres roles
+    collections:
+      - name: pg_authid
+        fields:
+          - name: rolname
+            data_categories: [user.account.username]
+            fides_meta:
+              identity: role
+              data_type: string
+          - name: rolpassword
+            data_categories: [user.authorization.credentials]
+`;
+
+  afterAll(async () => {
+    await harness.fetch('/api/v1/connection/catalog', { method: 'DELETE' });
+  });
+
+  it('is refused before any query (permission, no retries), and no password hash is stored', async () => {
+    await harness.resetTarget();
+    // Saved as an older version let it be saved: the API now refuses db_schema pg_catalog.
+    await harness.sql.begin((tx) =>
+      upsertConnection(tx, { key: 'catalog', name: null, connection_type: 'postgres', access: 'read' }, { url: harness.targetUrl, db_schema: 'pg_catalog' }, harness.encryptionKey),
+    );
+    const saved = await harness.fetch('/api/v1/connection/catalog/dataset', { method: 'PATCH', body: CATALOG_DATASET, headers: { 'content-type': 'application/x-yaml' } });
+    expect(saved.status, await saved.clone().text()).toBe(200);
+    expect(((await saved.json()) as { failed: unknown[] }).failed).toEqual([]);
+
+    const id = await harness.submit({ policy_key: 'default_access_policy', identity: { ...CUSTOMER_1, role: 'postgres' } });
+    const failed = await failedTasks(id);
+    expect(failed).toEqual([expect.objectContaining({ collection_name: 'pg_authid', attempts: 1, last_error: expect.objectContaining({ category: 'permission' }) })]);
+    expect(failed[0]!.last_error!.message).toMatch(/db_schema "pg_catalog" is one of Postgres's own schemas/);
+    const stored = await harness.sql`select 1 from access_result where privacy_request_id = ${id} and collection_name = 'pg_authid'`;
+    expect(stored).toHaveLength(0);
+    expect(unhandled).toEqual([]);
   });
 });

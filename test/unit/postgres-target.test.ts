@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseAllowList } from '../../src/connectors/allow-list.js';
 import { postgresTarget, refusePostgresTarget } from '../../src/connectors/postgres.js';
 
 describe('the target of Postgres secrets', () => {
@@ -17,7 +18,29 @@ describe('the target of Postgres secrets', () => {
   });
 
   it('refuses several hosts in one URL, naming the url', () => {
-    expect(refusePostgresTarget({ url: 'postgres://app@db1:5432,db2:5432/shop' })).toMatchObject({ field: 'url', message: expect.stringMatching(/one host per connection/) });
-    expect(refusePostgresTarget({ url: 'postgres://app@db1,db2/shop' })).toMatchObject({ field: 'url' });
+    expect(refusePostgresTarget({ url: 'postgres://app@db1:5432,db2:5432/shop' }, undefined)).toMatchObject({ field: 'url', message: expect.stringMatching(/one host per connection/) });
+    expect(refusePostgresTarget({ url: 'postgres://app@db1,db2/shop' }, undefined)).toMatchObject({ field: 'url' });
+  });
+
+  it("refuses Postgres's own schemas, whatever the allow-list", () => {
+    for (const schema of ['pg_catalog', 'information_schema', 'pg_toast', 'pg_temp_1', 'Pg_Catalog', 'INFORMATION_SCHEMA']) {
+      expect(refusePostgresTarget({ url: 'postgres://app@db/shop', db_schema: schema }, undefined), schema).toMatchObject({ field: 'db_schema' });
+    }
+    for (const schema of ['public', 'sales', 'pgsales', 'catalog']) {
+      expect(refusePostgresTarget({ url: 'postgres://app@db/shop', db_schema: schema }, undefined), schema).toBeUndefined();
+    }
+  });
+
+  it('names the field of the secrets that falls outside the allow-list', () => {
+    const allow = parseAllowList('db.internal:5432/shop');
+    const parts = { host: 'db.internal', port: 5432, dbname: 'shop', username: 'app' };
+    expect(refusePostgresTarget(parts, allow)).toBeUndefined();
+    expect(refusePostgresTarget({ ...parts, host: 'db.other' }, allow)).toMatchObject({ field: 'host' });
+    expect(refusePostgresTarget({ ...parts, port: 5433 }, allow)).toMatchObject({ field: 'port' });
+    expect(refusePostgresTarget({ ...parts, dbname: 'postgres' }, allow)).toMatchObject({
+      field: 'dbname',
+      message: 'db.internal:5432/postgres is not in DSRFLOW_CONNECTION_ALLOW (the database matches no pattern)',
+    });
+    expect(refusePostgresTarget({ url: 'postgres://app@db.internal:5432/postgres' }, allow)).toMatchObject({ field: 'url' });
   });
 });
