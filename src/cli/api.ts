@@ -7,10 +7,13 @@ import { resolveEncryptionKey } from '../crypto.js';
 import { createLogger } from '../logger.js';
 import { connectClient } from '../temporal/client.js';
 import { fail, onShutdown, openDatabase } from './bootstrap.js';
+import { installSafetyNet } from './safety-net.js';
 
 const config = loadConfigOrExit();
 keepHeapNearLiveSize();
 const log = createLogger('api', config.logLevel);
+let stop = async () => {};
+installSafetyNet(log, { stop: () => stop() });
 try {
   const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
   const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
@@ -18,11 +21,12 @@ try {
   const app = createApp(apiDeps(config, { sql, temporal, encryptionKey, logger: log }));
   const server = await listen(app, config.http.host, config.http.port);
   log.info('API listening', { url: server.url });
-  onShutdown(async () => {
+  stop = async () => {
     await server.close();
     await temporal.connection.close();
     await sql.end({ timeout: 5 });
-  });
+  };
+  onShutdown(stop);
 } catch (error) {
   fail(error);
 }

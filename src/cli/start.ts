@@ -23,6 +23,7 @@ import { connectClient } from '../temporal/client.js';
 import { startDevServer, temporalAnswers, type DevServer } from '../temporal/dev-server.js';
 import { createWorker, type DsrWorker } from '../worker/index.js';
 import { fail, onShutdown, openDatabase, redactUrl } from './bootstrap.js';
+import { installSafetyNet } from './safety-net.js';
 
 const say = (line: string) => console.log(line);
 
@@ -63,6 +64,7 @@ const stopAll = async () => {
   await devServer?.stop();
 };
 onShutdown(stopAll);
+installSafetyNet(createLogger('dsrflow', config.logLevel), { stop: stopAll });
 
 try {
   const temporal = await provisionTemporal(config);
