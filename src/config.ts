@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseAllowList, type AllowList } from './connectors/allow-list.js';
 import type { StorageSettings } from './storage/index.js';
 import type { ExecutionSettings } from './domain/lifecycle.js';
 
@@ -59,6 +60,15 @@ const postgresUrl = (fallback: string) =>
 const hostPort = z
   .string()
   .refine((text) => /^[^\s:/]+:\d{1,5}$/.test(text), { message: 'expected host:port, such as temporal:7233' });
+
+const allowList = z.string().transform((text, ctx) => {
+  try {
+    return parseAllowList(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 const encryptionKey = z
   .string()
@@ -159,6 +169,13 @@ const environmentSchema = z.object({
   DSRFLOW_ACCESS_PACKAGE_EXPIRY: duration('7d').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
   /** The API's public base URL, for download links; default: the URL the API was called with. */
   DSRFLOW_PUBLIC_URL: httpUrl.optional(),
+  /**
+   * The data stores connections may point at: comma-separated `host[:port][/database]` patterns,
+   * `*` a wildcard (src/connectors/allow-list.ts). Unset: any store the worker can reach.
+   */
+  DSRFLOW_CONNECTION_ALLOW: allowList.optional(),
+  /** How long a connection test waits for the data store; then it answers failed (timeout) and closes its sockets. */
+  DSRFLOW_CONNECTION_TEST_TIMEOUT: duration('10s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
   /**
@@ -236,6 +253,11 @@ export interface Config {
   /** Undefined when the codec endpoint is off. */
   codecEndpoint: { origins: string[]; uiKey?: string | undefined } | undefined;
   exampleDatabaseUrl: string;
+  connections: {
+    /** Undefined: any target. */
+    allow: AllowList | undefined;
+    testTimeoutMs: number;
+  };
   accessPackages: {
     storage: StorageSettings;
     publicUrl: string | undefined;
@@ -317,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
+    connections: { allow: e.DSRFLOW_CONNECTION_ALLOW, testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT },
     accessPackages: { storage, publicUrl },
     logLevel: e.LOG_LEVEL,
     production,

@@ -45,6 +45,8 @@ export interface ApiDeps {
   maxPageSize?: number;
   /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
   accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
+  /** Which data stores connections may point at, and how long a connection test waits. */
+  connections?: Config['connections'];
 }
 
 /** The API's dependencies as the configuration sets them, around the connections the caller opened. */
@@ -56,6 +58,7 @@ export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal'
     http: { maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.http.corsOrigins, allowedHosts: config.http.allowedHosts },
     identityTtlMs: config.identityTtlMs,
     maxPageSize: config.maxPageSize,
+    connections: config.connections,
     accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
     ...(config.codecEndpoint ? { codec: { ...config.codecEndpoint, uiKey: config.codecEndpoint.uiKey ?? generated.codecUiKey } } : {}),
   };

@@ -7,13 +7,11 @@
  * with a category and a reason when it cannot, with secret values masked out of the reason.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { classifyPostgresError, type ErrorCategory } from '../connectors/errors.js';
-import { create as createConnector } from '../connectors/registry.js';
-import type { Connector } from '../connectors/types.js';
+import { testConnection as runConnectionTest } from '../connectors/connection-test.js';
+import { refuseSecrets } from '../connectors/registry.js';
 import {
   deleteConnection,
   findConnection,
-  getConnectionWithSecrets,
   listConnectionPage,
   saveConnection,
   setConnectionSecrets,
@@ -138,60 +136,9 @@ const testRoute = secured('connection:write', createRoute({
   responses: { 200: { description: 'The result of the test', content: json(ConnectionTestSchema) }, 404: notFoundResponse('connection') },
 }));
 
-type TestResult = z.infer<typeof ConnectionTestSchema>;
-
-/** Network failures that mean "the configured address is wrong or nothing listens there". */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** Every secret value that must not appear in a message: passwords, tokens, whole URLs and their passwords. */
-function secretValues(secrets: ConnectionSecrets): string[] {
-  const values = new Set<string>();
-  for (const [name, value] of Object.entries(secrets)) {
-    if (typeof value !== 'string' || value.length === 0) continue;
-    if (/pass|secret|token|key|url|dsn/i.test(name)) values.add(value);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-      values.add(value);
-      try {
-        const { password } = new URL(value);
-        if (password) {
-          values.add(password);
-          values.add(decodeURIComponent(password));
-        }
-      } catch {
-        // not a URL after all: the whole value is masked already
-      }
-    }
-  }
-  return [...values].sort((a, b) => b.length - a.length);
-}
-
-export function redactSecrets(text: string, secrets: ConnectionSecrets): string {
-  return secretValues(secrets).reduce((masked, value) => masked.split(value).join('***'), text);
-}
-
-async function testConnection(deps: ApiDeps, connectionKey: string): Promise<TestResult | undefined> {
-  const connection = await getConnectionWithSecrets(deps.sql, connectionKey, deps.encryptionKey);
-  if (!connection) return undefined;
-  const result = (test_status: TestResult['test_status'], category: ErrorCategory | null, msg: string): TestResult => ({ connection_key: connectionKey, test_status, category, msg });
-  if (connection.connection_type === 'manual') return result('skipped', null, 'Manual connections are handled by people: there is nothing to connect to');
-  if (connection.connection_type !== 'postgres') return result('skipped', null, `This version of dsrflow cannot connect to ${connection.connection_type} connections yet`);
-  if (isEmpty(connection.secrets)) return result('failed', 'authentication', `No secrets are set: PUT /api/v1/connection/${connectionKey}/secret first`);
-  let connector: Connector | undefined;
-  try {
-    connector = createConnector(connection.connection_type, connection.secrets, connectionKey);
-    await connector.test();
-    return result('succeeded', null, 'Connected and ran a query');
-  } catch (error) {
-    const classified = classifyPostgresError(error);
-    // The connector wraps driver errors; the network error code is on the cause.
-    const code = ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
-    const unreachable = code !== undefined && UNREACHABLE.has(code);
-    const message = unreachable ? `No database server answers at the configured address: ${classified.message}` : classified.message;
-    return result('failed', unreachable ? 'not_found' : classified.category, redactSecrets(message, connection.secrets));
-  } finally {
-    await connector?.close().catch(() => undefined);
-  }
-}
+/** The connection test runs in src/connectors/connection-test.ts, with the configured allow-list and deadline. */
+const testConnection = (deps: ApiDeps, key: string) =>
+  runConnectionTest(deps.sql, deps.encryptionKey, key, { allow: deps.connections?.allow, timeoutMs: deps.connections?.testTimeoutMs });
 
 export function connectionRoutes(deps: ApiDeps) {
   return newRouter()
@@ -208,6 +155,8 @@ export function connectionRoutes(deps: ApiDeps) {
             const parsed = secretsSchemaFor(item.connection_type, item.secrets).safeParse(item.secrets);
             if (!parsed.success) throw new ItemRejected(issuesMessage(parsed.error, ['body', index, 'secrets']));
             const value = parsed.data as ConnectionSecrets;
+            const refused = refuseSecrets(item.connection_type, value, deps.connections);
+            if (refused) throw new ItemRejected(`body[${index}].secrets.${refused.field}: ${refused.message}`);
             secrets = isEmpty(value) ? null : value;
           } else if (existing?.secrets_configured && existing.connection_type !== item.connection_type) {
             if (item.connection_type !== 'manual') {
@@ -272,6 +221,8 @@ export function connectionRoutes(deps: ApiDeps) {
       const parsed = secretsSchemaFor(connection.connection_type, body).safeParse(body);
       if (!parsed.success) return respondValidationError(c, zodDetails(parsed.error, 'body'));
       const value = parsed.data as ConnectionSecrets;
+      const refused = refuseSecrets(connection.connection_type, value, deps.connections);
+      if (refused) return respondValidationError(c, [{ loc: ['body', refused.field], msg: refused.message, type: 'value_error' }]);
       const actor = principal(c).actor;
       const row = await deps.sql.begin(async (tx) => {
         const updated = await setConnectionSecrets(tx, key, isEmpty(value) ? null : value, deps.encryptionKey);

@@ -8,12 +8,14 @@ import { loadConfigOrExit } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
 import { createLogger } from '../logger.js';
 import { connectClient } from '../temporal/client.js';
-import { fail, keepRunningOnUnexpectedErrors, onShutdown, openDatabase } from './bootstrap.js';
+import { fail, onShutdown, openDatabase } from './bootstrap.js';
+import { installSafetyNet } from './safety-net.js';
 
 const config = loadConfigOrExit();
 keepHeapNearLiveSize();
 const log = createLogger('api', config.logLevel);
-keepRunningOnUnexpectedErrors(log);
+let stop = async () => {};
+installSafetyNet(log, { stop: () => stop() });
 try {
   const { sql } = await openDatabase(config.databaseUrl, 'dsrflow-api');
   const encryptionKey = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
@@ -25,11 +27,12 @@ try {
   const app = createApp(apiDeps(config, { sql, temporal, encryptionKey, logger: log }, { codecUiKey }));
   const server = await listen(app, config.http.host, config.http.port);
   log.info('API listening', { url: server.url });
-  onShutdown(async () => {
+  stop = async () => {
     await server.close();
     await temporal.connection.close();
     await sql.end({ timeout: 5 });
-  });
+  };
+  onShutdown(stop);
 } catch (error) {
   fail(error);
 }

@@ -1,7 +1,6 @@
 /** Start-up steps the entry points share. */
 import { connect, ensureDatabase, type Sql } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
-import type { Logger } from '../logger.js';
 
 /** The URL without its password, for messages. */
 export function redactUrl(url: string): string {
@@ -53,22 +52,3 @@ export function fail(error: unknown): never {
   process.exit(1);
 }
 
-/**
- * The last line of defence: an error nobody handled is logged and the process keeps serving.
- * Connectors turn every failure of a target store into a categorised error, and tests fail on any
- * unhandled rejection, so reaching this is a bug; but one bug must not end every request in
- * flight (docs/decisions.md: "A process survives an error nobody handled").
- */
-export function keepRunningOnUnexpectedErrors(log: Logger): void {
-  process.on('unhandledRejection', (reason) => {
-    log.error('Unhandled promise rejection (a bug: please report it); the process keeps running', describe(reason));
-  });
-  process.on('uncaughtException', (error, origin) => {
-    log.error('Uncaught exception (a bug: please report it); the process keeps running', { ...describe(error), origin });
-  });
-}
-
-function describe(reason: unknown): Record<string, unknown> {
-  if (reason instanceof Error) return { error: reason.message, name: reason.name, code: (reason as { code?: unknown }).code, stack: reason.stack?.split('\n').slice(0, 6).join('\n') };
-  return { error: String(reason) };
-}

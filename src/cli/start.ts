@@ -24,7 +24,8 @@ import { ensureTemporalCli } from '../temporal/cli.js';
 import { connectClient } from '../temporal/client.js';
 import { startDevServer, temporalAnswers, type DevServer } from '../temporal/dev-server.js';
 import { createWorker, type DsrWorker } from '../worker/index.js';
-import { fail, keepRunningOnUnexpectedErrors, onShutdown, openDatabase, redactUrl } from './bootstrap.js';
+import { fail, onShutdown, openDatabase, redactUrl } from './bootstrap.js';
+import { installSafetyNet } from './safety-net.js';
 
 const say = (line: string) => console.log(line);
 
@@ -54,7 +55,6 @@ async function provisionTemporal(config: Config, codecUiKey: string | undefined)
 }
 
 const config = loadConfigOrExit();
-keepRunningOnUnexpectedErrors(createLogger('dsrflow', config.logLevel));
 let devServer: DevServer | undefined;
 let sql: Sql | undefined;
 let worker: DsrWorker | undefined;
@@ -67,6 +67,7 @@ const stopAll = async () => {
   await devServer?.stop();
 };
 onShutdown(stopAll);
+installSafetyNet(createLogger('dsrflow', config.logLevel), { stop: stopAll });
 
 try {
   const codecUiKey = await resolveCodecUiKey(config);

@@ -36,15 +36,20 @@ export function classifyPostgresError(error: unknown): ConnectorError {
   const { code, message } = error as { code?: string; message?: string };
   // Messages such as `invalid input syntax for type integer: "…"` end with the offending value,
   // which may be personal data: it stays out of logs and workflow history.
-  const text = (message ?? String(error)).replace(/: ".*"$/s, '');
+  // Whatever answered wrote the message: no control characters, and no novel.
+  const text = (message ?? String(error))
+    .replace(/: ".*"$/s, '')
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .slice(0, 500);
   const category = ((): ErrorCategory => {
-    if (!code) return 'server';
+    if (typeof code !== 'string' || !code) return 'server';
     if (code.startsWith('28')) return 'authentication'; // invalid authorization, bad password
     if (code === '42501') return 'permission'; // insufficient_privilege
     if (code === '42P01' || code === '42703' || code === '3D000' || code === '3F000') return 'not_found'; // table, column, database, schema
     if (code === '57014' || code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
     if (code === '53300' || code === '53400') return 'rate_limited'; // too many connections, configuration limit
     if (code.startsWith('23') || code.startsWith('22')) return 'bad_data'; // integrity and data exceptions
+    if (/CERT|SSL|TLS/.test(code)) return 'authentication'; // the server's certificate, or TLS itself, failed
     if (code.startsWith('42')) return 'bad_data'; // syntax or type errors: the dataset does not fit the table
     return 'server'; // connection failures, shutdowns, resource exhaustion
   })();

@@ -1,7 +1,10 @@
 /** Postgres as a target data store: reads (and later masks) the rows of a data subject. */
 import postgres from 'postgres';
 import { z } from 'zod';
+import { refusedPart, type AllowList, type ConnectionTarget } from './allow-list.js';
 import { classifyPostgresError, ConnectorError } from './errors.js';
+import { registerArrayTypes } from './postgres-arrays.js';
+import { describeAddress, PostgresSockets, type SslMode } from './postgres-sockets.js';
 import type { CollectionDelete, CollectionQuery, CollectionUpdate, Connector, Row } from './types.js';
 
 /** Secrets as Fides names them (host, port, dbname…), or one `url`. */
@@ -27,6 +30,110 @@ export type PostgresSecrets = z.infer<typeof postgresSecretsSchema>;
 const ident = (sql: postgres.Sql | postgres.TransactionSql, name: string) => sql.unsafe(`"${name.replace(/"/g, '""')}"`);
 const identList = (sql: postgres.Sql | postgres.TransactionSql, names: string[]) => sql.unsafe(names.map((name) => `"${name.replace(/"/g, '""')}"`).join(', '));
 
+/** Where the connector connects, resolved once from the secrets: what the allow-list checks is what it dials. */
+export interface PostgresTarget extends ConnectionTarget {
+  ssl: SslMode;
+  schema: string;
+}
+
+/** A connection whose secrets cannot be a connection: names the field. */
+export class TargetRefused extends Error {
+  override name = 'TargetRefused';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The target of a `url` as postgres.js reads it: one host (a comma-separated list is refused: with
+ * several hosts, postgres.js swallows connection errors and cycles through them forever), the
+ * port (5432), the database (else the user's name, which is what the server picks), and TLS from
+ * `sslmode` (or `ssl`), as postgres.js maps them.
+ */
+function targetOfUrl(text: string): Omit<PostgresTarget, 'schema'> {
+  const authority = text.slice(text.indexOf('://') + 3).split(/[/?#]/)[0]!;
+  if (authority.slice(authority.lastIndexOf('@') + 1).includes(',')) {
+    throw new TargetRefused('url', 'one host per connection: several hosts in one URL are not supported');
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TargetRefused('url', 'is not a valid postgres:// URL');
+  }
+  const mode = url.searchParams.get('sslmode') ?? url.searchParams.get('ssl');
+  const ssl: SslMode =
+    url.searchParams.get('sslrootcert') === 'system'
+      ? 'verify-full'
+      : mode === null || mode === 'disable' || mode === 'false'
+        ? 'disable'
+        : mode === 'prefer'
+          ? 'prefer'
+          : mode === 'require' || mode === 'allow'
+            ? 'require'
+            : 'verify-full';
+  return {
+    // A percent-encoded path (`%2Fvar%2Frun%2Fpostgresql`) is the directory of a Unix-domain socket.
+    host: decodeURIComponent(url.hostname).replace(/^\[(.*)\]$/, '$1') || 'localhost',
+    port: url.port ? Number(url.port) : 5432,
+    database: decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username),
+    ssl,
+  };
+}
+
+export function postgresTarget(secrets: PostgresSecrets): PostgresTarget {
+  const schema = secrets.db_schema ?? 'public';
+  if ('url' in secrets) return { ...targetOfUrl(secrets.url), schema };
+  return {
+    host: secrets.host,
+    port: secrets.port,
+    database: secrets.dbname,
+    // `prefer` has always meant `require` for these secrets.
+    ssl: secrets.ssl_mode === undefined || secrets.ssl_mode === 'disable' ? 'disable' : secrets.ssl_mode === 'verify-full' ? 'verify-full' : 'require',
+    schema,
+  };
+}
+
+/** Postgres's own schemas: the catalog holds password hashes and every other database's names. */
+export function isSystemSchema(schema: string): boolean {
+  return /^(pg_|information_schema$)/i.test(schema);
+}
+
+/**
+ * Why dsrflow must not connect to this target, naming the secret to change; undefined when it
+ * may. Checked when secrets are saved and again when the connector is created, since the
+ * allow-list may be set after a connection was saved.
+ */
+export function refusePostgresTarget(secrets: PostgresSecrets, allow: AllowList | undefined): TargetRefused | undefined {
+  let target: PostgresTarget;
+  try {
+    target = postgresTarget(secrets);
+  } catch (error) {
+    if (error instanceof TargetRefused) return error;
+    throw error;
+  }
+  if (isSystemSchema(target.schema)) {
+    return new TargetRefused('db_schema', `"${target.schema}" is one of Postgres's own schemas, which dsrflow never reads`);
+  }
+  const part = refusedPart(target, allow);
+  if (!part) return undefined;
+  const where = `${describeAddress(target)}/${target.database}`;
+  const field = 'url' in secrets ? 'url' : { host: 'host', port: 'port', database: 'dbname' }[part];
+  return new TargetRefused(field, `${where} is not in DSRFLOW_CONNECTION_ALLOW (the ${part} matches no pattern)`);
+}
+
+export interface PostgresConnectorOptions {
+  max?: number;
+  applicationName?: string;
+  /** DSRFLOW_CONNECTION_ALLOW; undefined: any target. */
+  allow?: AllowList | undefined;
+  /** Bounds TCP, TLS and the startup exchange, each (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
 /** int8 and numeric come back as text: keep them exact, but as numbers when that loses nothing. */
 function exactNumber(text: string): number | string {
   const value = Number(text);
@@ -35,34 +142,57 @@ function exactNumber(text: string): number | string {
 
 export class PostgresConnector implements Connector {
   private readonly sql: postgres.Sql;
+  private readonly sockets: PostgresSockets;
   private readonly schema: string;
+  private arrayTypes: Promise<void> | undefined;
 
-  constructor(secrets: PostgresSecrets, options: { max?: number; applicationName?: string } = {}) {
+  /** Throws ConnectorError('permission') for a target dsrflow must not connect to: nothing is dialled. */
+  constructor(secrets: PostgresSecrets, options: PostgresConnectorOptions = {}) {
+    const refused = refusePostgresTarget(secrets, options.allow);
+    if (refused) throw new ConnectorError('permission', `The connection may not be used: ${refused.field} ${refused.message}`);
+    const target = postgresTarget(secrets);
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.sockets = new PostgresSockets(target, connectTimeoutMs);
     const common = {
       max: options.max ?? 4,
       onnotice: () => {},
-      connect_timeout: 10,
+      connect_timeout: connectTimeoutMs / 1000,
       // Fail at once when the store is unreachable: Temporal's retry policy paces the retries
       // (and records them); postgres.js's own reconnect backoff would stack seconds of waiting
       // inside one attempt.
       backoff: () => 0,
+      // Registered by this connector instead (postgres-arrays.ts): postgres.js's own fetch is a
+      // promise nobody handles, and its failure ends the process.
+      fetch_types: false,
+      // Every socket comes from this connector (postgres-sockets.ts), TLS included; the target
+      // is the one resolved above, never postgres.js's PGHOST/PGPORT/PGDATABASE fallbacks.
+      socket: this.sockets.open,
+      ssl: false,
+      host: target.host,
+      port: target.port,
+      ...(target.database ? { database: target.database } : {}),
       connection: { application_name: options.applicationName ?? 'dsrflow-connector' },
       types: { int8: { to: 20, from: [20], serialize: String, parse: exactNumber } },
     };
     if ('url' in secrets) {
-      this.sql = postgres(secrets.url, common);
+      this.sql = postgres(secrets.url, common as postgres.Options<Record<string, postgres.PostgresType>>);
     } else {
       this.sql = postgres({
         ...common,
-        host: secrets.host,
-        port: secrets.port,
-        database: secrets.dbname,
         username: secrets.username,
         ...(secrets.password !== undefined ? { password: secrets.password } : {}),
-        ...(secrets.ssl_mode && secrets.ssl_mode !== 'disable' ? { ssl: secrets.ssl_mode === 'verify-full' ? 'verify-full' : 'require' } : {}),
-      });
+      } as postgres.Options<Record<string, postgres.PostgresType>>);
     }
-    this.schema = secrets.db_schema ?? 'public';
+    this.schema = target.schema;
+  }
+
+  /** The array types, once per connector; a failure is retried by the next operation. */
+  private ready(): Promise<void> {
+    this.arrayTypes ??= registerArrayTypes(this.sql).catch((error: unknown) => {
+      this.arrayTypes = undefined;
+      throw error;
+    });
+    return this.arrayTypes;
   }
 
   async retrieve(query: CollectionQuery): Promise<Row[]> {
@@ -75,6 +205,7 @@ export class PostgresConnector implements Connector {
       .map((filter) => sql`${ident(sql, filter.field)} = any(${filter.values as never})`)
       .reduce((all, condition) => sql`${all} or ${condition}`);
     try {
+      await this.ready();
       return await sql<Row[]>`select ${identList(sql, query.fields)} from ${ident(sql, this.schema)}.${ident(sql, query.collection)} where ${where}`;
     } catch (error) {
       throw classifyPostgresError(error);
@@ -85,6 +216,7 @@ export class PostgresConnector implements Connector {
     if (rows.length === 0) return 0;
     const sql = this.sql;
     try {
+      await this.ready();
       return await sql.begin(async (tx) => {
         let changed = 0;
         for (const { key, values } of rows) {
@@ -106,6 +238,7 @@ export class PostgresConnector implements Connector {
   async deleteRows({ collection, keys }: CollectionDelete): Promise<number> {
     if (keys.length === 0) return 0;
     try {
+      await this.ready();
       return await this.sql.begin(async (tx) => {
         let deleted = 0;
         for (const key of keys) {
@@ -121,6 +254,8 @@ export class PostgresConnector implements Connector {
 
   async test(): Promise<void> {
     try {
+      // The catalog query every operation needs first, then a trivial one.
+      await this.ready();
       await this.sql`select 1`;
     } catch (error) {
       throw classifyPostgresError(error);
@@ -129,6 +264,18 @@ export class PostgresConnector implements Connector {
 
   async close(): Promise<void> {
     await this.sql.end({ timeout: 5 });
+    this.sockets.destroyAll();
+  }
+
+  destroy(): void {
+    this.sockets.destroyAll();
+    // Rejects the queries still waiting for a connection; nothing waits for this.
+    this.sql.end({ timeout: 0 }).catch(() => undefined);
+  }
+
+  /** Sockets open now: for tests that check a connector leaves none behind. */
+  get openSockets(): number {
+    return this.sockets.size;
   }
 }
 

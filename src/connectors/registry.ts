@@ -5,9 +5,15 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from '../db/client.js';
 import { getConnectionWithSecrets } from '../db/connections.js';
+import type { AllowList } from './allow-list.js';
 import { ConnectorError } from './errors.js';
-import { parsePostgresSecrets, PostgresConnector } from './postgres.js';
+import { parsePostgresSecrets, postgresSecretsSchema, PostgresConnector, refusePostgresTarget, type TargetRefused } from './postgres.js';
 import type { Connector } from './types.js';
+
+/** What every connector of a process obeys: DSRFLOW_CONNECTION_ALLOW, undefined when unset. */
+export interface ConnectorRules {
+  allow?: AllowList | undefined;
+}
 
 export class ConnectorRegistry {
   private readonly connectors = new Map<string, { fingerprint: string; connector: Connector }>();
@@ -15,6 +21,7 @@ export class ConnectorRegistry {
   constructor(
     private readonly sql: Sql,
     private readonly encryptionKey: Buffer,
+    private readonly rules: ConnectorRules = {},
   ) {}
 
   async get(connectionKey: string): Promise<Connector> {
@@ -24,8 +31,8 @@ export class ConnectorRegistry {
     const fingerprint = createHash('sha256').update(JSON.stringify([connection.connection_type, connection.secrets])).digest('hex');
     const cached = this.connectors.get(connectionKey);
     if (cached?.fingerprint === fingerprint) return cached.connector;
-    if (cached) void cached.connector.close();
-    const connector = create(connection.connection_type, connection.secrets, connectionKey);
+    if (cached) cached.connector.close().catch(() => undefined);
+    const connector = create(connection.connection_type, connection.secrets, connectionKey, this.rules);
     this.connectors.set(connectionKey, { fingerprint, connector });
     return connector;
   }
@@ -37,11 +44,22 @@ export class ConnectorRegistry {
   }
 }
 
-export function create(type: string, secrets: unknown, connectionKey: string): Connector {
+/** A connector for the connection; throws ConnectorError('permission') for a target the rules refuse. */
+export function create(type: string, secrets: unknown, connectionKey: string, rules: ConnectorRules = {}): Connector {
   switch (type) {
     case 'postgres':
-      return new PostgresConnector(parsePostgresSecrets(secrets), { applicationName: `dsrflow:${connectionKey}` });
+      return new PostgresConnector(parsePostgresSecrets(secrets), { applicationName: `dsrflow:${connectionKey}`, allow: rules.allow });
     default:
       throw new ConnectorError('not_found', `Connection ${connectionKey} has type ${type}, which this version of dsrflow cannot query yet`);
   }
+}
+
+/**
+ * Why secrets that fit their type still may not be saved (a target outside the allow-list, one
+ * of Postgres's own schemas), naming the secret; undefined when they may.
+ */
+export function refuseSecrets(type: string, secrets: unknown, rules: ConnectorRules = {}): TargetRefused | undefined {
+  if (type !== 'postgres') return undefined;
+  const parsed = postgresSecretsSchema.safeParse(secrets);
+  return parsed.success ? refusePostgresTarget(parsed.data, rules.allow) : undefined;
 }

@@ -30,5 +30,8 @@ export interface Connector {
   deleteRows(request: CollectionDelete): Promise<number>;
   /** Checks that the store answers with the configured credentials. */
   test(): Promise<void>;
+  /** Ends the pool, letting running queries finish (for a few seconds at most). */
   close(): Promise<void>;
+  /** Closes every socket now, and opens no more: for a caller whose deadline has passed. */
+  destroy(): void;
 }

@@ -55,7 +55,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   } finally {
     await client.close();
   }
-  const connectors = new ConnectorRegistry(sql, encryptionKey);
+  const connectors = new ConnectorRegistry(sql, encryptionKey, { allow: config.connections.allow });
   const activities = createActivities(
     { sql, connectors, encryptionKey, snapshots: new Map() },
     config.execution,

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { redactSecrets } from '../../src/api/connections.js';
+import { redactSecrets } from '../../src/connectors/connection-test.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
 import { parseDatasetYaml } from '../../src/domain/datasets.js';
 import { EXAMPLE_DIR } from '../../src/example/load.js';

@@ -81,4 +81,10 @@ describe('configuration', () => {
   it('requires an encryption key in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DSRFLOW_ENCRYPTION_KEY: required when NODE_ENV=production/);
   });
+
+  it('reads the connection test deadline as a duration, 10s by default', () => {
+    expect(loadConfig({}).connections.testTimeoutMs).toBe(10_000);
+    expect(loadConfig({ DSRFLOW_CONNECTION_TEST_TIMEOUT: '2s' }).connections.testTimeoutMs).toBe(2000);
+    expect(() => loadConfig({ DSRFLOW_CONNECTION_TEST_TIMEOUT: 'soon' })).toThrow(/DSRFLOW_CONNECTION_TEST_TIMEOUT: expected a duration/);
+  });
 });

@@ -12,6 +12,8 @@ describe('connector error classification', () => {
     ['23502', 'null value in column "name" of relation "customer" violates not-null constraint', 'bad_data', false],
     ['57P01', 'terminating connection due to administrator command', 'server', true],
     ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5499', 'server', true],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'authentication', false],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number', 'authentication', false],
   ])('%s is %s (retried: %s)', (code, message, category, retryable) => {
     const error = classifyPostgresError(Object.assign(new Error(message), { code }));
     expect(error).toBeInstanceOf(ConnectorError);
@@ -23,5 +25,11 @@ describe('connector error classification', () => {
     const error = classifyPostgresError(Object.assign(new Error('invalid input syntax for type integer: "jane@example.com"'), { code: '22P02' }));
     expect(error.message).toBe('invalid input syntax for type integer');
     expect(error.category).toBe('bad_data');
+  });
+
+  it('keeps control characters and novels that a server may send out of the message', () => {
+    const error = classifyPostgresError(Object.assign(new Error(`bad\u001b[31m\r\nnews ${'x'.repeat(2000)}`), { code: '08P01' }));
+    expect(error.message).toMatch(/^bad \[31m news x+$/);
+    expect(error.message).toHaveLength(500);
   });
 });
