@@ -6,9 +6,11 @@
  * by default; worker restarts do not matter). Then the link stops working (`expired`) and the
  * file is deleted from its storage (`deleted`), each step retried until the storage answers.
  */
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { log, ParentClosePolicy, proxyActivities, sleep, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { AccessPackageExpiryInput } from './definitions.js';
+import { describeFailure } from './activity-failures.js';
+import { accessPackageWorkflowId, type AccessPackageExpiryInput } from './definitions.js';
 
 const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -21,4 +23,35 @@ export async function accessPackageExpiryWorkflow({ privacyRequestId, expiresAt 
   await bookkeeping.expireAccessPackage({ privacyRequestId });
   await bookkeeping.deleteAccessPackage({ privacyRequestId, at: new Date().toISOString() });
   return { status: 'deleted' };
+}
+
+/**
+ * Writes a request's access package once access is done (called by the request's workflow). A
+ * failure (after the retries) is recorded on the package and the request goes on. A child
+ * workflow, left running when the request's ends, deletes the file at the expiry.
+ */
+export async function writeAccessPackage(
+  steps: Pick<Activities, 'prepareAccessPackage'>,
+  records: Pick<Activities, 'recordAccessPackageFailure'>,
+  { privacyRequestId, expiresInMs }: { privacyRequestId: string; expiresInMs: number },
+): Promise<void> {
+  let written: Awaited<ReturnType<Activities['prepareAccessPackage']>>;
+  try {
+    written = await steps.prepareAccessPackage({ privacyRequestId, expiresInMs });
+  } catch (error) {
+    await records.recordAccessPackageFailure({ privacyRequestId, at: new Date().toISOString(), message: describeFailure(error).message });
+    log.warn('Access package failed', { privacyRequestId });
+    return;
+  }
+  if (!written.expiresAt) return;
+  try {
+    await startChild(accessPackageExpiryWorkflow, {
+      workflowId: accessPackageWorkflowId(privacyRequestId),
+      args: [{ privacyRequestId, expiresAt: written.expiresAt }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  } catch (error) {
+    // Already running (the package was written before): that one deletes it.
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
 }

@@ -8,7 +8,6 @@
  * ids, collection keys and counts (payloads are encrypted by the codec anyway).
  */
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -16,21 +15,19 @@ import {
   continueAsNew,
   isCancellation,
   log,
-  ParentClosePolicy,
   proxyActivities,
   setHandler,
   sleep,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ActionName } from '../src/domain/actions.js';
 import { initialState, isQuiet, step, type ExecutionSettings, type LifecycleCommand, type LifecycleEvent, type StepResult } from '../src/domain/lifecycle.js';
 import type { BookkeepingEntry } from '../src/execution/bookkeeping.js';
-import { accessPackageExpiryWorkflow } from './access-package.js';
-import { accessPackageWorkflowId, FAILURE_TYPES, SEARCH_ATTRIBUTES, signals, updates, type ActionResult, type PrivacyRequestInput, type PrivacyRequestOutcome } from './definitions.js';
+import { writeAccessPackage } from './access-package.js';
+import { describeFailure } from './activity-failures.js';
+import { FAILURE_TYPES, SEARCH_ATTRIBUTES, signals, updates, type ActionResult, type PrivacyRequestInput, type PrivacyRequestOutcome } from './definitions.js';
 
 /** Bookkeeping writes to Postgres: retried until the database answers. */
 const BOOKKEEPING = { startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } } as const;
@@ -50,17 +47,6 @@ const collectionSteps = (settings: ExecutionSettings, summary: string) =>
     retry: { initialInterval: settings.initialRetryIntervalMs, backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: settings.maxAttempts },
     summary,
   });
-
-/** The innermost failure of an activity failure: its type, message and error category. */
-function describeFailure(error: unknown): { type: string | undefined; message: string; category: string | null } {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  if (cause instanceof ApplicationFailure) {
-    const category = cause.type === FAILURE_TYPES.connector ? ((cause.details?.[0] as string | undefined) ?? null) : null;
-    return { type: cause.type ?? undefined, message: cause.message, category };
-  }
-  return { type: undefined, message: (cause as Error | undefined)?.message ?? String(cause), category: null };
-}
 
 export async function privacyRequest(input: PrivacyRequestInput): Promise<PrivacyRequestOutcome> {
   const { privacyRequestId } = input;
@@ -176,39 +162,14 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       case 'previewErasure':
         return run(() => bookkeeping.previewErasure({ privacyRequestId }).then((): LifecycleEvent => ({ type: 'erasurePreviewed', at: now() })));
       case 'preparePackage':
-        return run(() => writeAccessPackage(command.expiresInMs).then((): LifecycleEvent => ({ type: 'packagePrepared', at: now() })));
+        return run(() =>
+          writeAccessPackage(collectionSteps(settings!, 'access package'), bookkeeping, { privacyRequestId, expiresInMs: command.expiresInMs }).then((): LifecycleEvent => ({ type: 'packagePrepared', at: now() })),
+        );
       case 'continueAsNew':
         return; // the main loop hands over once nothing is in flight
       case 'finish':
         outcome = command.outcome;
         return;
-    }
-  }
-
-  /**
-   * The access package: written once access is done. A failure (after the retries) is recorded on
-   * the package and the request goes on. A child workflow, left running when this one ends,
-   * deletes the file at the expiry.
-   */
-  async function writeAccessPackage(expiresInMs: number): Promise<void> {
-    let written: Awaited<ReturnType<Activities['prepareAccessPackage']>>;
-    try {
-      written = await collectionSteps(state.plan!.settings, 'access package').prepareAccessPackage({ privacyRequestId, expiresInMs });
-    } catch (error) {
-      await bookkeeping.recordAccessPackageFailure({ privacyRequestId, at: now(), message: describeFailure(error).message });
-      log.warn('Access package failed', { privacyRequestId });
-      return;
-    }
-    if (!written.expiresAt) return;
-    try {
-      await startChild(accessPackageExpiryWorkflow, {
-        workflowId: accessPackageWorkflowId(privacyRequestId),
-        args: [{ privacyRequestId, expiresAt: written.expiresAt }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-    } catch (error) {
-      // Already running (the package was written before): that one deletes it.
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
   }
 

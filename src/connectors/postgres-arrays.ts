@@ -11,6 +11,7 @@
  * whatever the key column's type, enums and domains included).
  */
 import type postgres from 'postgres';
+import { ConnectorError } from './errors.js';
 
 type Parse = (text: string) => unknown;
 type Serialize = (value: unknown) => unknown;
@@ -23,6 +24,11 @@ export async function registerArrayTypes(sql: postgres.Sql<Record<string, unknow
     where a.typcategory = 'A'
     group by b.oid, b.typarray
     order by b.oid`;
+  // Under a tiny statement_timeout the answer can arrive cut short (rows missing): treat it as the
+  // timeout it is, rather than reading past its end.
+  if (types.some((row) => row === undefined || row === null)) {
+    throw new ConnectorError('timeout', "The data store's answer listing its array types was cut short (a statement timeout?)");
+  }
   const parsers = sql.options.parsers as Record<number, Parse>;
   const serializers = sql.options.serializers as Record<number, Serialize>;
   for (const { oid, typarray } of types) {

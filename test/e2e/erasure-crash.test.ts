@@ -82,4 +82,4 @@ it('completes after the worker dies mid-erasure, with the same masked values and
   const audit = await harness.sql<{ action: string }[]>`select action from audit_log where privacy_request_id = ${id} order by id`;
   // visit keeps the email (its dataset declares no primary key): the request says so.
   expect(audit.map((row) => row.action)).toEqual(['approved', 'erasure_confirmed', 'warning', 'finished']);
-});
+}, 120_000); // a worker process starts from source (tsx) and bundles its workflows first

@@ -66,6 +66,7 @@ it('finishes the request on a new worker after the first one is killed mid-activ
   lock.release();
 
   await harness.startWorker();
+  await harness.waitForStatus(id, 'complete', 60_000); // says where it stands if it does not finish
   expect(await harness.result(id)).toEqual({ status: 'complete' });
 
   const completed = await harness.sql<{ collection_name: string; count: number }[]>`
@@ -86,4 +87,4 @@ it('finishes the request on a new worker after the first one is killed mid-activ
 
   const audit = await harness.sql<{ action: string }[]>`select action from audit_log where privacy_request_id = ${id} order by id`;
   expect(audit.map((row) => row.action)).toEqual(['approved', 'finished']);
-});
+}, 120_000); // a worker process starts from source (tsx) and bundles its workflows first
