@@ -4,7 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ActionName, ActionPayload } from '../src/domain/actions.js';
+import { ACTION_NAMES, type ActionName, type ActionPayload } from '../src/domain/actions.js';
 import type { LifecycleState } from '../src/domain/lifecycle.js';
 import type { PrivacyRequestStatus } from '../src/domain/privacy-requests.js';
 
@@ -86,11 +86,10 @@ export interface ActionResult {
 type Signals = { [A in ActionName]: ReturnType<typeof defineSignal<[ActionPayload<A>]>> };
 type Updates = { [A in ActionName]: ReturnType<typeof defineUpdate<ActionResult, [ActionPayload<A>]>> };
 
-const NAMES: ActionName[] = ['approve', 'deny', 'cancel', 'retry', 'confirmErasure', 'manualInput', 'erasureConfirm'];
 
 /**
  * Every action is a signal (fire and forget, for external systems) and an update (the API's
  * path: the caller learns whether it was accepted). Both run the same validation in the workflow.
  */
-export const signals = Object.fromEntries(NAMES.map((name) => [name, defineSignal(name)])) as Signals;
-export const updates = Object.fromEntries(NAMES.map((name) => [name, defineUpdate(`${name}Update`)])) as Updates;
+export const signals = Object.fromEntries(ACTION_NAMES.map((name) => [name, defineSignal(name)])) as Signals;
+export const updates = Object.fromEntries(ACTION_NAMES.map((name) => [name, defineUpdate(`${name}Update`)])) as Updates;

@@ -24,10 +24,6 @@ export async function recordAuditLog(sql: Sql | TransactionSql, entry: AuditLogE
   return rows.length === 1;
 }
 
-export async function listAuditLogs(sql: Sql, privacyRequestId: string): Promise<AuditLogRow[]> {
-  return sql<AuditLogRow[]>`select * from audit_log where privacy_request_id = ${privacyRequestId} order by id`;
-}
-
 export interface VerboseAuditLog {
   id: number;
   privacy_request_id: string;

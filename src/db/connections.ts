@@ -46,15 +46,6 @@ export async function upsertConnection(sql: Sql | TransactionSql, input: Connect
   return row!;
 }
 
-export async function getConnection(sql: Sql, key: string): Promise<ConnectionRow | undefined> {
-  const [row] = await sql<ConnectionRow[]>`select ${sql(columns)} from connection_config where key = ${key}`;
-  return row;
-}
-
-export async function listConnections(sql: Sql): Promise<ConnectionRow[]> {
-  return sql<ConnectionRow[]>`select ${sql(columns)} from connection_config order by key`;
-}
-
 export async function deleteConnection(sql: Sql | TransactionSql, key: string): Promise<boolean> {
   const rows = await sql`delete from connection_config where key = ${key} returning key`;
   return rows.length === 1;

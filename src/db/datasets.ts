@@ -13,12 +13,6 @@ export async function upsertDataset(sql: Sql | TransactionSql, connectionKey: st
       updated_at = now()`;
 }
 
-export async function listDatasets(sql: Sql, connectionKey: string): Promise<Dataset[]> {
-  const rows = await sql<{ dataset: Dataset }[]>`
-    select dataset from dataset_config where connection_key = ${connectionKey} order by fides_key`;
-  return rows.map((row) => row.dataset);
-}
-
 export async function getDataset(sql: Sql, connectionKey: string, fidesKey: string): Promise<Dataset | undefined> {
   const [row] = await sql<{ dataset: Dataset }[]>`
     select dataset from dataset_config where connection_key = ${connectionKey} and fides_key = ${fidesKey}`;

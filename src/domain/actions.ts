@@ -48,6 +48,7 @@ export const actionSchemas = {
 
 export type ActionName = keyof typeof actionSchemas;
 export type ActionPayload<A extends ActionName> = z.output<(typeof actionSchemas)[A]>;
+/** Every action, in the order the API documents them. */
 export const ACTION_NAMES = Object.keys(actionSchemas) as ActionName[];
 
 /** Validates a payload; returns it parsed, or a message naming each bad field. */
