@@ -8,15 +8,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import {
-  ACCESS_PACKAGE_STATUSES,
-  getAccessPackage,
-  listDownloads,
-  recordDownload,
-  type AccessPackageRow,
-  type AccessPackageStatus,
-  type DownloadRow,
-} from '../db/access-packages.js';
+import { getAccessPackage, listDownloads, recordDownload, type AccessPackageRow, type DownloadRow } from '../db/access-packages.js';
+import { ACCESS_PACKAGE_STATUSES, type AccessPackageStatus } from '../domain/access-package.js';
 import { getPrivacyRequest } from '../db/privacy-requests.js';
 import { linkKey, signDownload, verifyDownload } from '../domain/download-links.js';
 import { iso } from '../service/privacy-requests.js';

@@ -11,9 +11,9 @@
  * applied; the others are, each in its own transaction.
  */
 import { z } from 'zod';
-import { ERROR_CATEGORIES } from '../connectors/errors.js';
+import { ERROR_CATEGORIES } from '../domain/errors.js';
 import { postgresSecretsSchema } from '../connectors/postgres.js';
-import { CONNECTION_TYPES } from '../db/connections.js';
+import { CONNECTION_TYPES } from '../domain/connections.js';
 import { collectionSchema, datasetSchema, fidesKey, fieldSchema, maskingStrategySchema } from '../domain/datasets.js';
 import { ACTION_TYPES, dataCategory } from '../domain/policies.js';
 

@@ -3,8 +3,8 @@
  * for the task view). They validate the query and produce /openapi.json.
  */
 import { z } from 'zod';
-import { ERROR_CATEGORIES } from '../connectors/errors.js';
-import { EXECUTION_LOG_STATUSES } from '../db/execution-log.js';
+import { ERROR_CATEGORIES } from '../domain/errors.js';
+import { EXECUTION_LOG_STATUSES } from '../domain/lifecycle.js';
 import { ACTION_TYPES } from '../domain/policies.js';
 import { PRIVACY_REQUEST_STATUSES } from '../domain/privacy-requests.js';
 import { TASK_STATUSES } from '../service/tasks.js';

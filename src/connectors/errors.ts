@@ -1,21 +1,7 @@
 /**
- * Connector failures, classified the way privacy teams triage them (DataGrail's integration
- * error categories): only transient ones are worth retrying.
+ * Connector failures, each with its category (src/domain/errors.ts).
  */
-export const ERROR_CATEGORIES = ['authentication', 'permission', 'not_found', 'rate_limited', 'timeout', 'server', 'bad_data'] as const;
-export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
-
-export const isErrorCategory = (value: unknown): value is ErrorCategory => (ERROR_CATEGORIES as readonly unknown[]).includes(value);
-
-const RETRYABLE: Record<ErrorCategory, boolean> = {
-  authentication: false,
-  permission: false,
-  not_found: false,
-  rate_limited: true,
-  timeout: true,
-  server: true,
-  bad_data: false,
-};
+import { RETRYABLE_CATEGORIES, type ErrorCategory } from '../domain/errors.js';
 
 export class ConnectorError extends Error {
   override name = 'ConnectorError';
@@ -26,7 +12,7 @@ export class ConnectorError extends Error {
     options?: { cause?: unknown; retryable?: boolean },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.retryable = options?.retryable ?? RETRYABLE[category];
+    this.retryable = options?.retryable ?? RETRYABLE_CATEGORIES[category];
   }
 }
 

@@ -1,8 +1,9 @@
 /** SQL for `access_package` and `access_package_download`: the package's lifecycle and its downloads. */
 import type { Sql } from './client.js';
 
-export const ACCESS_PACKAGE_STATUSES = ['preparing', 'available', 'downloaded', 'expired', 'deleted', 'failed'] as const;
-export type AccessPackageStatus = (typeof ACCESS_PACKAGE_STATUSES)[number];
+import type { AccessPackageStatus } from '../domain/access-package.js';
+
+export type { AccessPackageStatus };
 
 export interface AccessPackageRow {
   privacy_request_id: string;

@@ -1,9 +1,7 @@
 /** SQL for `configuration_change`: every change to configuration, and the client or user who made it. */
 import type { Sql, TransactionSql } from './client.js';
 
-export const CONFIGURATION_RESOURCES = ['connection', 'connection_secrets', 'dataset', 'policy', 'policy_rule', 'rule_target', 'oauth_client', 'user'] as const;
-export type ConfigurationResource = (typeof CONFIGURATION_RESOURCES)[number];
-export type ConfigurationChangeKind = 'created' | 'updated' | 'deleted' | 'secret_rotated' | 'scopes_changed';
+import type { ConfigurationChangeKind, ConfigurationResource } from '../domain/configuration.js';
 
 export interface ConfigurationChangeRow {
   id: number;

@@ -2,9 +2,9 @@
 import { decrypt, encrypt } from '../crypto.js';
 import type { Sql, TransactionSql } from './client.js';
 
-export const CONNECTION_TYPES = ['postgres', 'mariadb', 'http', 'manual'] as const;
-export type ConnectionType = (typeof CONNECTION_TYPES)[number];
-export type ConnectionAccess = 'read' | 'write';
+import type { ConnectionAccess, ConnectionType } from '../domain/connections.js';
+
+export type { ConnectionAccess, ConnectionType };
 
 export interface ConnectionRow {
   key: string;

@@ -1,10 +1,9 @@
 /** SQL for `execution_log`: one row per step of one collection of one request. */
-import type { ErrorCategory } from '../connectors/errors.js';
+import type { ErrorCategory } from '../domain/errors.js';
+import type { ExecutionLogStatus } from '../domain/lifecycle.js';
 import type { ActionType, AffectedField } from '../domain/policies.js';
 import type { Sql, TransactionSql } from './client.js';
 
-export const EXECUTION_LOG_STATUSES = ['in_processing', 'retrying', 'complete', 'error', 'skipped', 'paused'] as const;
-export type ExecutionLogStatus = (typeof EXECUTION_LOG_STATUSES)[number];
 
 export interface ExecutionLogEntry {
   privacy_request_id: string;

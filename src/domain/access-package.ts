@@ -10,6 +10,10 @@ import type { Dataset } from './datasets.js';
 import { splitCollectionKey, type CollectionKey } from './graph.js';
 import { targetedFields, type AffectedField, type Policy } from './policies.js';
 
+/** The lifecycle of a package (reference 004): prepared, downloadable until it expires, deleted. */
+export const ACCESS_PACKAGE_STATUSES = ['preparing', 'available', 'downloaded', 'expired', 'deleted', 'failed'] as const;
+export type AccessPackageStatus = (typeof ACCESS_PACKAGE_STATUSES)[number];
+
 export type Row = Record<string, unknown>;
 
 export const PACKAGE_JSON = 'access-results.json';

@@ -19,6 +19,10 @@ import type { PrivacyRequestStatus } from './privacy-requests.js';
 
 export type Phase = ActionType;
 
+/** What one step of a collection wrote in the execution log. */
+export const EXECUTION_LOG_STATUSES = ['in_processing', 'retrying', 'complete', 'error', 'skipped', 'paused'] as const;
+export type ExecutionLogStatus = (typeof EXECUTION_LOG_STATUSES)[number];
+
 /** Where one collection stands in one phase; the `request_task` row mirrors it. */
 export const TASK_STATUSES = ['pending', 'in_processing', 'awaiting_input', 'paused', 'complete', 'skipped', 'error'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];

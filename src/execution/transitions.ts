@@ -4,8 +4,9 @@
  */
 import { recordAuditLog } from '../db/audit-log.js';
 import type { AuditEntry } from '../domain/lifecycle.js';
-import { isErrorCategory } from '../connectors/errors.js';
-import { recordExecutionLog, type ExecutionLogStatus } from '../db/execution-log.js';
+import { isErrorCategory } from '../domain/errors.js';
+import { recordExecutionLog } from '../db/execution-log.js';
+import type { ExecutionLogStatus } from '../domain/lifecycle.js';
 import { recordStatus } from '../db/privacy-requests.js';
 import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
 import type { ActionType } from '../domain/policies.js';

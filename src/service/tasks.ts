@@ -11,7 +11,7 @@
  *   skipped         nothing done: skip_processing, no erasure rule or no primary key, no answer before the deadline
  *   error           failed after its retries: last_error has the category and the message
  */
-import type { ErrorCategory } from '../connectors/errors.js';
+import type { ErrorCategory } from '../domain/errors.js';
 import type { Sql } from '../db/client.js';
 import { getPrivacyRequest } from '../db/privacy-requests.js';
 import { listRequestTasks } from '../db/request-tasks.js';
