@@ -274,8 +274,11 @@ describe('hostile input, as found by probing from outside', () => {
     const attack = await raw(`/api/v1/privacy-request/${id}/confirm_erasure`, { method: 'POST', headers: { origin: 'https://evil.example' } });
     expect(attack.status).toBe(401);
     expect(attack.headers.get('access-control-allow-origin')).toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await harness.waitUntilIdle(id);
     expect((await harness.request(id)).status).toBe('awaiting_erasure_confirmation');
+    // Nothing reached the workflow: no update or signal in its history.
+    const events = (await harness.handle(id).fetchHistory()).events ?? [];
+    expect(events.filter((event) => event.workflowExecutionUpdateAcceptedEventAttributes || event.workflowExecutionSignaledEventAttributes)).toEqual([]);
     await harness.fetch('/api/v1/privacy-request/administrate/cancel', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_ids: [id], reason: 'test over' }) });
 
     const withCors = await listen(harness.createApp({ http: { maxBodyBytes: 1024 * 1024, corsOrigins: ['https://console.example'], allowedHosts: ['127.0.0.1'] } }), '127.0.0.1', 0);

@@ -95,8 +95,8 @@ describe('erasure confirmation', () => {
     const id = await harness.submit({ policy_key: 'erase_names_confirmed', identity: customer1 });
     const waiting = await harness.waitForStatus(id, 'awaiting_erasure_confirmation');
     expect(waiting.erasure_preview).toMatchObject({ 'postgres_example_test_dataset:customer': 1, 'postgres_example_test_dataset:employee': 0, 'postgres_example_test_dataset:login': 0 });
-    // A while later, still nothing masked.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Once the workflow rests, still nothing masked.
+    await harness.waitUntilIdle(id);
     expect(await snapshotTables(harness.target)).toEqual(before);
     expect(await logStatuses(id, 'erasure')).toEqual([]);
 

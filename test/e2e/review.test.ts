@@ -40,7 +40,7 @@ const audit = (id: string) =>
 describe('a policy that requires approval', () => {
   it('waits in pending, then runs once approved, recording the reviewer and reason', async () => {
     const id = await harness.submit({ policy_key: 'reviewed_access', identity });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await harness.waitUntilIdle(id);
     expect((await harness.request(id)).status).toBe('pending');
     expect(await harness.sql`select 1 from execution_log where privacy_request_id = ${id}`).toHaveLength(0);
 
@@ -92,7 +92,7 @@ describe('configuration that requires approval for every request', () => {
     try {
       await strict.startWorker();
       const id = await strict.submit({ policy_key: 'default_access_policy', identity });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await strict.waitUntilIdle(id);
       expect((await strict.request(id)).status).toBe('pending');
       await strict.fetch('/api/v1/privacy-request/administrate/approve', {
         method: 'PATCH',

@@ -4,7 +4,7 @@
  * real HTTP port, and workers built from one workflow bundle. close() tears everything down.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -84,6 +84,12 @@ export interface Harness {
   request(privacyRequestId: string): Promise<Record<string, unknown> & { status: string }>;
   /** Polls the API until the request has the status. */
   waitForStatus(privacyRequestId: string, status: string, timeoutMs?: number): Promise<Record<string, unknown> & { status: string }>;
+  /**
+   * Waits until the request's workflow rests: no activity or workflow task pending, and its
+   * history unchanged between two looks. What it has not done by then, it does not do on its own
+   * (it waits for a person, a signal or a long timer).
+   */
+  waitUntilIdle(privacyRequestId: string, timeoutMs?: number): Promise<void>;
   /** What the request and its workflow are doing: for messages when a test times out. */
   diagnose(privacyRequestId: string): Promise<string>;
   /** Saves a policy (with rules and targets) straight into the database. */
@@ -234,6 +240,20 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       });
     },
     diagnose: (id) => diagnose(id),
+    async waitUntilIdle(id, timeoutMs = 30_000) {
+      let last = -1;
+      await eventually(
+        async () => {
+          const description = await client.workflow.getHandle(id).describe();
+          const busy = (description.raw.pendingActivities?.length ?? 0) > 0 || Boolean(description.raw.pendingWorkflowTask);
+          const length = description.historyLength;
+          const rests = !busy && length === last;
+          last = length;
+          return rests ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 200, what: `the workflow of ${id} to rest` },
+      );
+    },
     async savePolicy(policy) {
       await sql.begin((tx) => savePolicy(tx, policy));
     },
@@ -248,6 +268,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     },
     async close() {
       await Promise.allSettled(workers.map((worker) => worker.shutdown()));
+      await rm(env.DSRFLOW_DATA_DIR!, { recursive: true, force: true });
       await Promise.allSettled(running);
       await api.close();
       await connection.close();
