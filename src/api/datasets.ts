@@ -9,7 +9,6 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { findConnection } from '../db/connections.js';
 import { deleteDataset, getDataset, listDatasetPage, saveDatasetOfConnection } from '../db/datasets.js';
@@ -20,7 +19,8 @@ import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import { ConnectionKeyParam, datasetComponents, datasetRef, DatasetParam, MAX_CONFIGURATION_ITEMS_PER_CALL } from './configuration-schemas.js';
 import { principal, secured } from './auth.js';
 import { errorBody, respondValidationError } from './errors.js';
-import { expandedSizeExceeds, findHostileValue } from './hostile-input.js';
+import { readYaml, type Path } from '../domain/yaml.js';
+import { findHostileValue } from './hostile-input.js';
 import { ErrorSchema, errorResponses, json, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
 
@@ -28,7 +28,6 @@ const TAG = 'Datasets';
 const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml'] as const;
 const notFound = { description: 'No connection (or dataset) with that key', content: json(ErrorSchema) };
 
-type Path = (string | number)[];
 
 const datasetList = { type: 'array', items: datasetRef, minItems: 1, maxItems: MAX_CONFIGURATION_ITEMS_PER_CALL } as const;
 const yamlBody = {
@@ -133,34 +132,12 @@ async function readBody(c: Context): Promise<DatasetBody | Response> {
       return c.json(malformed('not valid JSON'), 400);
     }
   } else if ((YAML_TYPES as readonly string[]).includes(essence)) {
-    const lineCounter = new LineCounter();
-    const parsed = parseDocument(text, { lineCounter, prettyErrors: false });
-    if (parsed.errors.length) {
-      const [error] = parsed.errors;
-      return c.json(malformed(`not valid YAML: ${error!.message.split('\n')[0]} (line ${lineCounter.linePos(error!.pos[0]).line})`), 400);
-    }
-    try {
-      // yaml refuses aliases that expand past its own limit (the billion laughs) with an error.
-      document = parsed.toJS({ maxAliasCount: 100 });
-    } catch (error) {
-      return c.json(malformed(`not accepted YAML: ${(error as Error).message.split('\n')[0]}`), 400);
-    }
-    // Aliases under that limit can still repeat one large value many times: what is stored and
-    // served is the expanded document, so it may not be much larger than what was sent.
-    const limit = Math.max(4 * text.length, 256 * 1024);
-    if (expandedSizeExceeds(document, limit)) {
-      return c.json(malformed(`YAML aliases expand this document beyond ${limit} bytes (4 times its size); write the repeated parts out or send smaller documents`), 400);
-    }
+    const reading = readYaml(text);
+    if (!reading.ok) return c.json(malformed(`${reading.problem}${reading.line ? ` (line ${reading.line})` : ''}`), 400);
+    document = reading.document.value;
+    lineOf = reading.document.lineOf;
     const hostile = findHostileValue(document);
     if (hostile) return respondValidationError(c, [{ loc: ['body', ...hostile.path], msg: hostile.msg, type: hostile.type }]);
-    lineOf = (path) => {
-      // The innermost node that exists on the path: a missing key is reported where its parent is.
-      for (let length = path.length; length >= 0; length -= 1) {
-        const node = parsed.getIn(path.slice(0, length), true);
-        if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
-      }
-      return undefined;
-    };
   } else {
     return c.json(errorBody('unsupported_media_type', `Send datasets as application/json or as YAML (${YAML_TYPES.join(', ')}), not ${essence || 'a body without content-type'}`), 415);
   }

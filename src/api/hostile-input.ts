@@ -36,33 +36,6 @@ export function findHostileValue(value: unknown, maxDepth = MAX_JSON_DEPTH): { p
   return undefined;
 }
 
-/**
- * Whether a value, written out, would take more than `limit` bytes (roughly: strings and keys by
- * their length, a few bytes per node). Values reached twice count twice, as YAML aliases expand
- * when the document is stored and served. Stops as soon as the limit is passed, so a document
- * built to expand exponentially costs no more than the limit to check.
- */
-export function expandedSizeExceeds(value: unknown, limit: number): boolean {
-  let size = 0;
-  const stack: unknown[] = [value];
-  while (stack.length) {
-    const current = stack.pop();
-    if (typeof current === 'string') size += current.length + 2;
-    else if (Array.isArray(current)) {
-      size += 2;
-      for (const item of current) stack.push(item);
-    } else if (typeof current === 'object' && current !== null) {
-      size += 2;
-      for (const [key, item] of Object.entries(current)) {
-        size += key.length + 3;
-        stack.push(item);
-      }
-    } else size += 8;
-    if (size > limit) return true;
-  }
-  return false;
-}
-
 const isJson = (contentType: string | undefined) => /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(contentType ?? '');
 
 function nulInUrl(c: Context): ErrorDetail | undefined {

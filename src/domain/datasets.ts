@@ -7,7 +7,7 @@
  * Keys fideslang defines that dsrflow does not use are accepted and ignored, so existing files
  * load unchanged.
  */
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { readYaml, type Path } from './yaml.js';
 import { z } from 'zod';
 import { maskingStrategySchema } from './masking.js';
 import { formatPath, issueMessage } from './messages.js';
@@ -155,7 +155,6 @@ export function describeProblem(problem: DatasetProblem): string {
   return `${where.length ? `${where.join(', ')}: ` : ''}${problem.message}${line}`;
 }
 
-type Path = (string | number)[];
 
 /**
  * Names the dataset, collection and field a path inside a `{dataset: [...]}` document points at,
@@ -345,25 +344,9 @@ export function parseDatasets(document: unknown, lineOf?: (path: Path) => number
 
 /** Parses fideslang YAML (`dataset:` list); errors carry the YAML line of the problem. */
 export function parseDatasetYaml(text: string): Dataset[] {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (document.errors.length) {
-    throw new DatasetValidationError(
-      document.errors.map((error) => ({
-        message: `invalid YAML: ${error.message.split('\n')[0]}`,
-        line: lineCounter.linePos(error.pos[0]).line,
-      })),
-    );
-  }
-  const lineOf = (path: Path): number | undefined => {
-    // The innermost node that exists on the path: a missing key is reported where its parent is.
-    for (let length = path.length; length >= 0; length -= 1) {
-      const node = document.getIn(path.slice(0, length), true);
-      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-  return parseDatasets(document.toJS(), lineOf);
+  const reading = readYaml(text);
+  if (!reading.ok) throw new DatasetValidationError([{ message: reading.problem.replace(/^not valid YAML/, 'invalid YAML'), ...(reading.line ? { line: reading.line } : {}) }]);
+  return parseDatasets(reading.document.value, reading.document.lineOf);
 }
 
 /** Every leaf field of a collection with its dotted path, depth first, in declaration order. */
