@@ -14,8 +14,8 @@ import { getPrivacyRequest } from '../db/privacy-requests.js';
 import { linkKey, signDownload, verifyDownload } from '../domain/download-links.js';
 import { iso } from '../service/privacy-requests.js';
 import { storageAt, StorageError } from '../storage/index.js';
-import type { ApiDeps } from './app.js';
-import { custom, holds, principal, requireScopes, secured, SECURITY_SCHEME } from './auth.js';
+import type { ApiDeps } from './types.js';
+import { custom, holds, principal, requireScopes, secured, SECURITY_SCHEME, type AuthVariables } from './auth.js';
 import { errorBody } from './errors.js';
 import { clientAddress } from './rate-limit.js';
 import { ErrorSchema, errorResponses, json, PrivacyRequestIdParam, timestamp } from './schemas.js';
@@ -75,9 +75,9 @@ export const signedLinkScheme = {
 };
 
 /** A signed link is its own credential (checked by the handler); otherwise a token with the download scope. */
-const linkOrToken: MiddlewareHandler = async (c, next) => {
+const linkOrToken: MiddlewareHandler<{ Variables: AuthVariables }> = async (c, next) => {
   if (c.req.query('signature') !== undefined) return next();
-  return requireScopes(['privacy-request:download'])(c as never, next);
+  return requireScopes(['privacy-request:download'])(c, next);
 };
 
 const statusRoute = secured('privacy-request:read', createRoute({

@@ -2,17 +2,14 @@
  * The HTTP API: Hono with zod-validated routes under /api/v1, the OpenAPI document built from
  * the same schemas, and a health endpoint.
  */
-import type { Client } from '@temporalio/client';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import { authenticate, type AuthSettings } from '../auth/service.js';
-import type { Sql } from '../db/client.js';
-import type { Logger } from '../logger.js';
+import { authenticate } from '../auth/service.js';
 import type { Config } from '../config.js';
-import { createStorage, type PackageStorage } from '../storage/index.js';
+import { createStorage } from '../storage/index.js';
 import { accessPackageRoutes, SIGNED_LINK_SCHEME, signedLinkScheme } from './access-packages.js';
 import { SECURITY_SCHEME, securitySchemes } from './auth.js';
 import { codecRoutes } from './codec.js';
@@ -24,30 +21,10 @@ import { oauthRoutes } from './oauth.js';
 import { policyRoutes } from './policies.js';
 import { privacyRequestRoutes } from './privacy-requests.js';
 import { reportingRoutes } from './reporting.js';
-import { newRouter } from './types.js';
+import { newRouter, type ApiDeps } from './types.js';
 import { userRoutes } from './users.js';
 
-export interface ApiDeps {
-  sql: Sql;
-  temporal: Client;
-  taskQueue: string;
-  encryptionKey: Buffer;
-  identityTtlMs: number;
-  /** Configuration changes are logged at info (keys only, never secrets), unexpected errors at error. */
-  logger?: Logger;
-  /** Serve /codec for the Temporal Web UI, callable from these browser origins (and at /codec/ui/<uiKey> without a token). */
-  codec?: { origins: string[]; uiKey?: string | undefined };
-  /** Tokens, logins and their rate limit. */
-  auth: AuthSettings & { rateLimitPerMinute: number };
-  /** What the HTTP layer accepts: body size, browser origins (CORS), Host names. */
-  http?: { maxBodyBytes: number; corsOrigins: string[]; allowedHosts: string[] | '*' };
-  /** The largest page the listings answer (DSRFLOW_MAX_PAGE_SIZE); default 50. */
-  maxPageSize?: number;
-  /** Access package downloads: the configured storage (a bucket needs it) and the public base URL of links. */
-  accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
-  /** Which data stores connections may point at, and how long a connection test waits. */
-  connections?: Config['connections'];
-}
+export type { ApiDeps };
 
 /** The API's dependencies as the configuration sets them, around the connections the caller opened. */
 export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal' | 'encryptionKey' | 'logger'>, generated: { codecUiKey?: string | undefined } = {}): ApiDeps {

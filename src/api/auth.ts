@@ -101,15 +101,19 @@ export function principal(c: Context): Principal {
 /** Whether the caller (already authenticated) also holds this scope, for fields shown only to some. */
 export const holds = (c: Context, scope: Scope) => principal(c).scopes.has(scope);
 
+/** A route with the 401 and 403 answers of a credential check added to what it declares. */
+export type WithAuthResponses<R extends RouteConfig> = Omit<R, 'responses'> & { responses: R['responses'] & typeof authResponses };
+
 /** A route that needs a bearer token with these scopes: declared in OpenAPI and enforced, from one value. */
-export function secured<R extends RouteConfig>(scopes: Scope | Scope[], route: R): R {
+export function secured<R extends RouteConfig>(scopes: Scope | Scope[], route: R): WithAuthResponses<R> {
   const list = Array.isArray(scopes) ? scopes : [scopes];
+  // The middleware is left out of the returned type: handlers keep the environment they declare.
   return {
     ...route,
     security: [{ [SECURITY_SCHEME]: list }],
     middleware: [requireScopes(list), hostileInputGuard()],
     responses: { ...route.responses, ...authResponses },
-  } as R;
+  } as WithAuthResponses<R>;
 }
 
 /** A route anyone may call (token and login endpoints): no credential, the same input guard. */
@@ -118,6 +122,6 @@ export function open<R extends RouteConfig>(route: R): R {
 }
 
 /** A route with its own credential check (for example a signed link), declared with the given alternatives. */
-export function custom<R extends RouteConfig>(security: Record<string, string[]>[], check: MiddlewareHandler, route: R): R {
-  return { ...route, security, middleware: [check, hostileInputGuard()], responses: { ...route.responses, ...authResponses } } as R;
+export function custom<R extends RouteConfig>(security: Record<string, string[]>[], check: MiddlewareHandler<{ Variables: AuthVariables }>, route: R): WithAuthResponses<R> {
+  return { ...route, security, middleware: [check, hostileInputGuard()], responses: { ...route.responses, ...authResponses } } as WithAuthResponses<R>;
 }

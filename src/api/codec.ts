@@ -14,7 +14,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Payload } from '@temporalio/common';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { constantTimeEqual } from '../auth/secrets.js';
@@ -80,21 +80,23 @@ export function codecRoutes({ encryptionKey, origins, uiKey }: { encryptionKey: 
   const router = newRouter();
   router.use('*', cors({ origin: origins, allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['content-type', 'x-namespace', 'authorization'], credentials: true }));
 
-  const run = (direction: 'encode' | 'decode') => async (c: Context) => {
-    const body = (c.req as unknown as { valid(target: 'json'): WirePayloads }).valid('json');
+  const run = async (direction: 'encode' | 'decode', body: WirePayloads) => {
     try {
-      return c.json(toWire(await codec[direction](fromWire(body))), 200);
+      return { payloads: toWire(await codec[direction](fromWire(body))) };
     } catch (error) {
-      return c.json(errorBody('codec_error', (error as Error).message), 400);
+      return { error: errorBody('codec_error', (error as Error).message) };
     }
   };
 
   for (const direction of ['encode', 'decode'] as const) {
-    router.openapi(secured('codec:decode', codecRoute(direction, false)), run(direction) as never);
-    router.openapi(
-      custom([], uiKeyCheck(uiKey), { ...codecRoute(direction, true), 'x-credential': 'path-key' }),
-      run(direction) as never,
-    );
+    router.openapi(secured('codec:decode', codecRoute(direction, false)), async (c) => {
+      const result = await run(direction, c.req.valid('json'));
+      return result.payloads ? c.json(result.payloads, 200) : c.json(result.error!, 400);
+    });
+    router.openapi(custom([], uiKeyCheck(uiKey), { ...codecRoute(direction, true), 'x-credential': 'path-key' }), async (c) => {
+      const result = await run(direction, c.req.valid('json'));
+      return result.payloads ? c.json(result.payloads, 200) : c.json(result.error!, 400);
+    });
   }
   return router;
 }

@@ -19,7 +19,7 @@ import {
   type ConnectionSummary,
 } from '../db/connections.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './types.js';
 import { applyEach, issuesMessage, ItemRejected, pageCount } from './bulk.js';
 import {
   BulkConnectionResponseSchema,

@@ -14,7 +14,6 @@ import { findConnection } from '../db/connections.js';
 import { deleteDataset, getDataset, listDatasetPage, saveDatasetOfConnection } from '../db/datasets.js';
 import { DatasetValidationError, describeProblem, parseDatasets, type Dataset, type DatasetProblem } from '../domain/datasets.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
-import type { ApiDeps } from './app.js';
 import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import { ConnectionKeyParam, datasetComponents, datasetRef, DatasetParam, MAX_CONFIGURATION_ITEMS_PER_CALL } from './configuration-schemas.js';
 import { principal, secured } from './auth.js';
@@ -22,7 +21,7 @@ import { errorBody, respondValidationError } from './errors.js';
 import { readYaml, type Path } from '../domain/yaml.js';
 import { findHostileValue } from './hostile-input.js';
 import { ErrorSchema, errorResponses, json, pageQuery } from './schemas.js';
-import { newRouter } from './types.js';
+import { answeredAs, newRouter, type ApiDeps } from './types.js';
 
 const TAG = 'Datasets';
 const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml'] as const;
@@ -185,7 +184,7 @@ export function datasetRoutes(deps: ApiDeps) {
       if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
       const body = await readBody(c);
       // The dataset schemas are JSON Schema components (see datasetComponents), which hono's typed responses cannot see.
-      if (body instanceof Response) return body as never;
+      if (body instanceof Response) return answeredAs(patchRoute, body);
       const seen = new Set<string>();
       const actor = principal(c).actor;
       const result = await applyEach(
@@ -215,21 +214,21 @@ export function datasetRoutes(deps: ApiDeps) {
         (index) => ({ fides_key: fidesKeyOf(body.items[index]) }),
       );
       for (const dataset of result.succeeded) deps.logger?.info('Dataset saved', { connection_key: connectionKey, fides_key: dataset.fides_key, actor });
-      return c.json({ succeeded: result.succeeded, failed: result.failed.map((failure) => ({ problems: [], ...failure })) } as never, 200);
+      return answeredAs(patchRoute, c.json({ succeeded: result.succeeded, failed: result.failed.map((failure) => ({ problems: [], ...failure })) }, 200));
     })
     .openapi(listRoute, async (c) => {
       const { connection_key: connectionKey } = c.req.valid('param');
       const { page, size } = c.req.valid('query');
       if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
       const { items, total } = await listDatasetPage(deps.sql, connectionKey, page, size);
-      return c.json({ items, total, page, size, pages: pageCount(total, size) } as never, 200);
+      return answeredAs(listRoute, c.json({ items, total, page, size, pages: pageCount(total, size) }, 200));
     })
     .openapi(getRoute, async (c) => {
       const { connection_key: connectionKey, fides_key: fidesKey } = c.req.valid('param');
       if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
       const dataset = await getDataset(deps.sql, connectionKey, fidesKey);
       if (!dataset) return c.json(noDataset(connectionKey, fidesKey), 404);
-      return c.json(dataset as never, 200);
+      return answeredAs(getRoute, c.json(dataset, 200));
     })
     .openapi(deleteRoute, async (c) => {
       const { connection_key: connectionKey, fides_key: fidesKey } = c.req.valid('param');

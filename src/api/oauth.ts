@@ -268,20 +268,20 @@ export function tooManyAttempts(c: Context, retryAfter: number) {
   return c.json(errorBody('too_many_requests', `Too many attempts; try again in ${retryAfter} s`), 429);
 }
 
-/** Reads a form or JSON body into a record of strings, or says why it cannot. */
-export async function readCredentialsBody(c: Context): Promise<Record<string, unknown> | Response> {
+/** Reads a form or JSON body into a record, or answers why it cannot. */
+export async function readCredentialsBody(c: Context) {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') {
     const form = await c.req.parseBody({ all: false }).catch(() => undefined);
-    if (!form) return c.json({ error: 'invalid_request', error_description: 'the body is not a valid form' }, 400);
-    return form as Record<string, unknown>;
+    if (!form) return { answer: c.json({ error: 'invalid_request', error_description: 'the body is not a valid form' }, 400) };
+    return { body: form as Record<string, unknown> };
   }
   if (/^application\/([a-z0-9.+-]*\+)?json$/.test(type)) {
-    const body = await c.req.json().catch(() => undefined);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return c.json({ error: 'invalid_request', error_description: 'the body must be a JSON object' }, 400);
-    return body as Record<string, unknown>;
+    const body: unknown = await c.req.json().catch(() => undefined);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { answer: c.json({ error: 'invalid_request', error_description: 'the body must be a JSON object' }, 400) };
+    return { body: body as Record<string, unknown> };
   }
-  return c.json(errorBody('unsupported_media_type', 'Send application/x-www-form-urlencoded (or application/json)'), 415);
+  return { answer: c.json(errorBody('unsupported_media_type', 'Send application/x-www-form-urlencoded (or application/json)'), 415) };
 }
 
 /** A credential field as sent: text of 1 to `max` characters without NUL (Postgres could not even look it up). */
@@ -312,14 +312,15 @@ export function oauthRoutes(deps: OAuthDeps) {
 
   return newRouter()
     .openapi(tokenRoute, async (c) => {
-      const body = await readCredentialsBody(c);
-      if (body instanceof Response) return body as never;
+      const read = await readCredentialsBody(c);
+      if (read.answer) return read.answer;
+      const body = read.body!;
       const basic = basicCredentials(c);
       // Basic credentials that are not usable text count as missing (a 400, never a lookup).
       const clientId = basic ? basic.id || undefined : text(body.client_id, 200);
       const clientSecret = basic ? basic.secret || undefined : text(body.client_secret, 500);
       const wait = limiter.take([`address:${clientAddress(c) ?? 'unknown'}`, ...(clientId ? [`client:${clientId}`] : [])]);
-      if (wait !== undefined) return tooManyAttempts(c, wait) as never;
+      if (wait !== undefined) return tooManyAttempts(c, wait);
       if (body.grant_type !== 'client_credentials') {
         const error = body.grant_type === undefined ? 'invalid_request' : 'unsupported_grant_type';
         return c.json({ error, error_description: 'grant_type must be client_credentials' }, 400);
@@ -328,7 +329,7 @@ export function oauthRoutes(deps: OAuthDeps) {
       if (body.scope !== undefined && text(body.scope, 2000) === undefined) return c.json({ error: 'invalid_scope', error_description: 'scope must be a space-separated list' }, 400);
       const result = await issueClientToken(deps.sql, deps.auth, { clientId, clientSecret, scope: body.scope as string | undefined });
       if ('error' in result) deps.logger?.warn('Token refused', { client_id_length: clientId.length, error: result.error });
-      return tokenAnswer(c, result, basic !== undefined) as never;
+      return tokenAnswer(c, result, basic !== undefined);
     })
     .openapi(scopesRoute, async (c) =>
       c.json(
@@ -342,7 +343,7 @@ export function oauthRoutes(deps: OAuthDeps) {
     .openapi(createClientRoute, async (c) => {
       const { name, scopes } = c.req.valid('json');
       const beyond = outranks(c, scopes);
-      if (beyond.length) return forbidden(c, beyond) as never;
+      if (beyond.length) return forbidden(c, beyond);
       const actor = principal(c).actor;
       const secret = randomCredential('dsr_cs');
       const secretHash = await hashSecret(secret);
@@ -380,7 +381,7 @@ export function oauthRoutes(deps: OAuthDeps) {
         await recordConfigurationChange(tx, { resource: 'oauth_client', key: id, change: 'scopes_changed', actor });
         return c.json(toClientResponse(updated!), 200);
       });
-      return outcome as never;
+      return outcome;
     })
     .openapi(rotateRoute, async (c) => {
       const { client_id: id } = c.req.valid('param');
@@ -399,7 +400,7 @@ export function oauthRoutes(deps: OAuthDeps) {
         deps.logger?.info('OAuth client secret rotated', { client_id: id, actor, tokens_revoked: revoked });
         return c.json({ ...toClientResponse(updated!), client_secret: secret }, 200);
       });
-      return outcome as never;
+      return outcome;
     })
     .openapi(deleteClientRoute, async (c) => {
       const { client_id: id } = c.req.valid('param');
@@ -415,7 +416,7 @@ export function oauthRoutes(deps: OAuthDeps) {
         deps.logger?.info('OAuth client deleted', { client_id: id, actor });
         return c.body(null, 204);
       });
-      return outcome as never;
+      return outcome;
     })
     .openapi(changesRoute, async (c) => {
       const { page, size, resource, key } = c.req.valid('query');

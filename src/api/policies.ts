@@ -21,7 +21,7 @@ import {
 } from '../db/policies.js';
 import type { Policy, PolicyRule, RuleTarget } from '../domain/policies.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './types.js';
 import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import {
   BulkPolicyResponseSchema,

@@ -20,7 +20,7 @@ import {
   TaskViewSchema,
 } from './reporting-schemas.js';
 import { DEFAULT_PAGE_SIZE, ErrorSchema, errorResponses, pageParams, PrivacyRequestIdParam } from './schemas.js';
-import { newRouter } from './types.js';
+import { answeredAs, newRouter } from './types.js';
 import { z } from 'zod';
 
 export interface ReportingDeps {
@@ -86,16 +86,17 @@ export function reportingRoutes(deps: ReportingDeps) {
   return newRouter()
     .openapi(listRoute, async (c) => {
       const { page, size, verbose, include_identities, download_csv, id, ...filters } = c.req.valid('query');
-      if (include_identities && !holds(c, 'privacy-request:read-identity')) return forbidden(c, ['privacy-request:read-identity']) as never;
+      if (include_identities && !holds(c, 'privacy-request:read-identity')) return forbidden(c, ['privacy-request:read-identity']);
       // `id` is the reference's other name for request_id; given both, a request must match both.
       const selected: PrivacyRequestFilters = { ...filters, request_id: [filters.request_id, id].filter((value) => value !== undefined) };
       if (download_csv) {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-        return c.body(privacyRequestsCsv(deps.sql, selected), 200, {
+        const csv = c.body(privacyRequestsCsv(deps.sql, selected), 200, {
           'content-type': 'text/csv; charset=utf-8',
           'content-disposition': `attachment; filename="privacy-requests-${stamp}.csv"`,
           'cache-control': 'no-store',
-        }) as never;
+        });
+        return answeredAs(listRoute, csv);
       }
       const report = await listReport(deps, selected, { page, size, verbose, includeIdentities: include_identities });
       if (include_identities) c.header('cache-control', 'no-store');

@@ -17,7 +17,7 @@ import { deleteUser, findUser, insertUser, listUserPage, updateUser, type UserSu
 import { forbidden, open, principal, secured } from './auth.js';
 import { pageCount } from './bulk.js';
 import { errorBody } from './errors.js';
-import { tokenAnswer, tooManyAttempts, TokenErrorSchema, TokenResponseSchema, type OAuthDeps } from './oauth.js';
+import { tooManyAttempts, TokenErrorSchema, TokenResponseSchema, type OAuthDeps } from './oauth.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
 import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
 import { newRouter } from './types.js';
@@ -169,15 +169,19 @@ export function userRoutes(deps: OAuthDeps) {
     .openapi(loginRoute, async (c) => {
       const body = c.req.valid('json');
       const wait = limiter.take([`address:${clientAddress(c) ?? 'unknown'}`, `user:${body.username.toLowerCase()}`]);
-      if (wait !== undefined) return tooManyAttempts(c, wait) as never;
+      if (wait !== undefined) return tooManyAttempts(c, wait);
       const result = await issueUserToken(deps.sql, deps.auth, { username: body.username, password: body.password, scope: body.scope });
-      if ('error' in result) deps.logger?.warn('Login refused', { error: result.error });
-      return tokenAnswer(c, result) as never;
+      c.header('cache-control', 'no-store');
+      if ('error' in result) {
+        deps.logger?.warn('Login refused', { error: result.error });
+        return c.json(result, 400);
+      }
+      return c.json(result, 200);
     })
     .openapi(createUserRoute, async (c) => {
       const body = c.req.valid('json');
       const beyond = beyondCaller(c, body.roles);
-      if (beyond.length) return forbidden(c, beyond) as never;
+      if (beyond.length) return forbidden(c, beyond);
       const actor = principal(c).actor;
       const passwordHash = await hashSecret(body.password);
       const row = await deps.sql.begin(async (tx) => {
@@ -216,7 +220,7 @@ export function userRoutes(deps: OAuthDeps) {
         return c.json(toUserResponse(updated!), 200);
       });
       deps.logger?.info('User updated', { username: name, actor, password_changed: passwordHash !== undefined });
-      return outcome as never;
+      return outcome;
     })
     .openapi(deleteUserRoute, async (c) => {
       const { username: name } = c.req.valid('param');
@@ -231,6 +235,6 @@ export function userRoutes(deps: OAuthDeps) {
         return c.body(null, 204);
       });
       deps.logger?.info('User deleted', { username: name, actor });
-      return outcome as never;
+      return outcome;
     });
 }

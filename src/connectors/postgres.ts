@@ -30,6 +30,12 @@ export type PostgresSecrets = z.infer<typeof postgresSecretsSchema>;
 const ident = (sql: postgres.Sql | postgres.TransactionSql, name: string) => sql.unsafe(`"${name.replace(/"/g, '""')}"`);
 const identList = (sql: postgres.Sql | postgres.TransactionSql, names: string[]) => sql.unsafe(names.map((name) => `"${name.replace(/"/g, '""')}"`).join(', '));
 
+/**
+ * A value read from (or to be written to) a data store, bound as a parameter. The server casts it
+ * to its column's type; postgres.js's parameter type cannot know the row's shape.
+ */
+const param = (value: unknown) => value as postgres.SerializableParameter;
+
 /** Where the connector connects, resolved once from the secrets: what the allow-list checks is what it dials. */
 export interface PostgresTarget extends ConnectionTarget {
   ssl: SslMode;
@@ -202,7 +208,7 @@ export class PostgresConnector implements Connector {
     const where = filters
       // The server infers the array's element type from the column, so keys of any type compare
       // with their index (int ids, varchar ids, uuids).
-      .map((filter) => sql`${ident(sql, filter.field)} = any(${filter.values as never})`)
+      .map((filter) => sql`${ident(sql, filter.field)} = any(${param(filter.values)})`)
       .reduce((all, condition) => sql`${all} or ${condition}`);
     try {
       await this.ready();
@@ -223,7 +229,7 @@ export class PostgresConnector implements Connector {
           const where = matchKey(tx, key);
           if (Object.keys(values).length === 0) continue; // nothing to write in this row
           const assignments = Object.entries(values)
-            .map(([column, value]) => tx`${ident(tx, column)} = ${value as never}`)
+            .map(([column, value]) => tx`${ident(tx, column)} = ${param(value)}`)
             .reduce((all, assignment) => tx`${all}, ${assignment}`);
           const result = await tx`update ${ident(tx, this.schema)}.${ident(tx, collection)} set ${assignments} where ${where}`;
           changed += result.count;
@@ -284,7 +290,7 @@ function matchKey(sql: postgres.TransactionSql, key: Row) {
   const entries = Object.entries(key);
   if (entries.length === 0) throw new ConnectorError('bad_data', 'A row cannot be addressed without its primary key');
   return entries
-    .map(([field, value]) => (value === null ? sql`${ident(sql, field)} is null` : sql`${ident(sql, field)} = ${value as never}`))
+    .map(([field, value]) => (value === null ? sql`${ident(sql, field)} is null` : sql`${ident(sql, field)} = ${param(value)}`))
     .reduce((all, condition) => sql`${all} and ${condition}`);
 }
 

@@ -1,5 +1,5 @@
 /** SQL for `access_result`: the rows access found, per collection. */
-import type { Sql, TransactionSql } from './client.js';
+import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export type Row = Record<string, unknown>;
 
@@ -13,7 +13,7 @@ export async function replaceAccessResults(tx: TransactionSql, privacyRequestId:
       dataset_name: dataset,
       collection_name: collection,
       row_index: start + i,
-      row: tx.json(row as never),
+      row: tx.json(asJson(row)),
     }));
     await tx`insert into access_result ${tx(values)}`;
   }

@@ -9,6 +9,13 @@ import postgres from 'postgres';
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
 
+/**
+ * A value for a jsonb column. What dsrflow stores as JSON is plain data (parsed JSON, validated
+ * configuration, rows read from a data store), which postgres.js's JSON type cannot see through
+ * interfaces: this is the one place that says so.
+ */
+export const asJson = (value: unknown): postgres.JSONValue => value as postgres.JSONValue;
+
 export interface ConnectOptions {
   /** Pool size; the API and the worker each keep one pool. */
   max?: number;

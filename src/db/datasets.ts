@@ -1,12 +1,12 @@
 /** SQL for `dataset_config`: fideslang datasets bound to a connection. */
 import type { Dataset } from '../domain/datasets.js';
 import type { DatasetOfConnection } from '../domain/graph.js';
-import type { Sql, TransactionSql } from './client.js';
+import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export async function upsertDataset(sql: Sql | TransactionSql, connectionKey: string, dataset: Dataset): Promise<void> {
   await sql`
     insert into dataset_config (fides_key, connection_key, dataset)
-    values (${dataset.fides_key}, ${connectionKey}, ${sql.json(dataset as never)})
+    values (${dataset.fides_key}, ${connectionKey}, ${sql.json(asJson(dataset))})
     on conflict (fides_key) do update set
       connection_key = excluded.connection_key,
       dataset = excluded.dataset,
@@ -54,7 +54,7 @@ export async function saveDatasetOfConnection(
 ): Promise<{ saved: true } | { saved: false; boundTo: string }> {
   const saved = await sql`
     insert into dataset_config (fides_key, connection_key, dataset)
-    values (${dataset.fides_key}, ${connectionKey}, ${sql.json(dataset as never)})
+    values (${dataset.fides_key}, ${connectionKey}, ${sql.json(asJson(dataset))})
     on conflict (fides_key) do update set dataset = excluded.dataset, updated_at = now()
     where dataset_config.connection_key = excluded.connection_key
     returning fides_key`;

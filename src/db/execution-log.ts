@@ -2,7 +2,7 @@
 import type { ErrorCategory } from '../domain/errors.js';
 import type { ExecutionLogStatus } from '../domain/lifecycle.js';
 import type { ActionType, AffectedField } from '../domain/policies.js';
-import type { Sql, TransactionSql } from './client.js';
+import { asJson, type Sql, type TransactionSql } from './client.js';
 
 
 export interface ExecutionLogEntry {
@@ -32,7 +32,7 @@ export async function recordExecutionLog(sql: Sql | TransactionSql, entry: Execu
   const rows = await sql`
     insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, fields_affected, row_count, error_category)
     values (${entry.privacy_request_id}, ${entry.event_key}, ${entry.connection_key}, ${entry.dataset_name}, ${entry.collection_name},
-            ${entry.action_type}, ${entry.status}, ${entry.message}, ${entry.fields_affected === null ? null : sql.json(entry.fields_affected as never)}, ${entry.row_count},
+            ${entry.action_type}, ${entry.status}, ${entry.message}, ${entry.fields_affected === null ? null : sql.json(asJson(entry.fields_affected))}, ${entry.row_count},
             ${entry.error_category ?? null})
     on conflict (privacy_request_id, event_key) do nothing
     returning id`;

@@ -1,6 +1,6 @@
 /** SQL for `manual_task`: what a person must do for a manual collection, and until when. */
 import type { ActionType } from '../domain/policies.js';
-import type { Sql, TransactionSql } from './client.js';
+import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export interface ManualTaskRow {
   privacy_request_id: string;
@@ -18,7 +18,7 @@ export interface ManualTaskRow {
 export async function openManualTask(sql: Sql, task: Pick<ManualTaskRow, 'privacy_request_id' | 'collection' | 'action_type' | 'run' | 'action_needed' | 'deadline_at'>): Promise<ManualTaskRow> {
   await sql`
     insert into manual_task (privacy_request_id, collection, action_type, run, action_needed, deadline_at)
-    values (${task.privacy_request_id}, ${task.collection}, ${task.action_type}, ${task.run}, ${sql.json(task.action_needed as never)}, ${task.deadline_at})
+    values (${task.privacy_request_id}, ${task.collection}, ${task.action_type}, ${task.run}, ${sql.json(asJson(task.action_needed))}, ${task.deadline_at})
     on conflict do nothing`;
   const [row] = await sql<ManualTaskRow[]>`
     select * from manual_task

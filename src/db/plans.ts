@@ -2,7 +2,7 @@
 import type { Dataset } from '../domain/datasets.js';
 import type { TraversalPlan } from '../domain/graph.js';
 import type { Policy } from '../domain/policies.js';
-import type { Sql } from './client.js';
+import { asJson, type Sql } from './client.js';
 
 export interface PlanSnapshot {
   policy: Policy;
@@ -15,7 +15,7 @@ export interface PlanSnapshot {
 export async function saveSnapshot(sql: Sql, privacyRequestId: string, snapshot: PlanSnapshot): Promise<PlanSnapshot> {
   await sql`
     insert into privacy_request_plan (privacy_request_id, policy, datasets, plan)
-    values (${privacyRequestId}, ${sql.json(snapshot.policy as never)}, ${sql.json(snapshot.datasets as never)}, ${sql.json(snapshot.plan as never)})
+    values (${privacyRequestId}, ${sql.json(asJson(snapshot.policy))}, ${sql.json(asJson(snapshot.datasets))}, ${sql.json(asJson(snapshot.plan))})
     on conflict (privacy_request_id) do nothing`;
   return (await getSnapshot(sql, privacyRequestId))!;
 }

@@ -1,6 +1,6 @@
 /** SQL for `policy`, `policy_rule` and `rule_target`: a policy is read as one aggregate, and written whole (savePolicy) or level by level (the API). */
 import type { Policy, PolicyRule, RuleTarget } from '../domain/policies.js';
-import type { Sql, TransactionSql } from './client.js';
+import { asJson, type Sql, type TransactionSql } from './client.js';
 
 /** Creates or replaces a policy with all its rules and targets, in the caller's transaction. */
 export async function savePolicy(tx: TransactionSql, policy: Policy): Promise<void> {
@@ -19,7 +19,7 @@ export async function savePolicy(tx: TransactionSql, policy: Policy): Promise<vo
 async function insertRule(tx: TransactionSql, policyKey: string, rule: PolicyRule): Promise<void> {
   await tx`
     insert into policy_rule (policy_key, key, name, action_type, masking_strategy)
-    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : tx.json(rule.masking_strategy as never)})`;
+    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : tx.json(asJson(rule.masking_strategy))})`;
   for (const target of rule.targets) {
     await tx`
       insert into rule_target (policy_key, rule_key, key, name, data_category)
@@ -91,7 +91,7 @@ export async function upsertPolicyHeader(
 export async function upsertRule(sql: Sql | TransactionSql, policyKey: string, rule: Omit<PolicyRule, 'targets'>): Promise<void> {
   await sql`
     insert into policy_rule (policy_key, key, name, action_type, masking_strategy)
-    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : sql.json(rule.masking_strategy as never)})
+    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : sql.json(asJson(rule.masking_strategy))})
     on conflict (policy_key, key) do update set
       name = excluded.name,
       action_type = excluded.action_type,

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from '../crypto.js';
 import type { ActionType } from '../domain/policies.js';
 import type { Identity, PrivacyRequestStatus } from '../domain/privacy-requests.js';
-import type { Sql, TransactionSql } from './client.js';
+import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export interface StoppedCollectionDetails {
   step: ActionType;
@@ -165,7 +165,7 @@ export async function recordStatus(sql: Sql | TransactionSql, id: string, change
       reviewed_at = case when ${change.reviewedBy ?? null}::text is not null then ${at}::timestamptz else reviewed_at end,
       reviewed_by = coalesce(${change.reviewedBy ?? null}::text, reviewed_by),
       denial_reason = coalesce(${change.denialReason ?? null}::text, denial_reason),
-      warnings = coalesce(${change.warnings?.length ? sql.json(change.warnings as never) : null}::jsonb, warnings),
+      warnings = coalesce(${change.warnings?.length ? sql.json(asJson(change.warnings)) : null}::jsonb, warnings),
       stopped_collection_details = case when ${collection}::text is null then null else jsonb_build_object(
         'step', ${step}::text,
         'collection', ${collection}::text,

@@ -5,12 +5,12 @@
  * workflow's reason; nothing changes.
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
 import type { Sql } from '../db/client.js';
 import { getPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import type { ActionName, ActionPayload } from '../domain/actions.js';
 import { FINAL_STATUSES } from '../domain/privacy-requests.js';
-import { FAILURE_TYPES, updates } from '../../workflows/definitions.js';
+import { FAILURE_TYPES, updates, type ActionResult } from '../../workflows/definitions.js';
 
 export type ActionOutcome =
   | { ok: true; request: PrivacyRequestRow }
@@ -23,7 +23,9 @@ export async function performAction<A extends ActionName>(deps: { sql: Sql; temp
     return { ok: false, code: 'conflict', message: `${action} refused: the request is ${before.status}` };
   }
   try {
-    await deps.temporal.workflow.getHandle(id).executeUpdate(updates[action] as never, { args: [payload] as never });
+    // The update of this action takes this action's payload (workflows/definitions.ts).
+    const update = updates[action] as UpdateDefinition<ActionResult, [ActionPayload<A>]>;
+    await deps.temporal.workflow.getHandle(id).executeUpdate(update, { args: [payload] });
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.rejected) {
       return { ok: false, code: 'conflict', message: error.cause.message };
