@@ -34,8 +34,9 @@ import {
   type ConnectionUpsert,
 } from './configuration-schemas.js';
 import { principal, secured } from './auth.js';
+import { deleteOneRoute, deleteRecorded, listPageRoute, readOneRoute } from './resource-routes.js';
 import { errorBody, respondValidationError, zodDetails } from './errors.js';
-import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json, pageOf } from './schemas.js';
 import { newRouter } from './types.js';
 import { z } from 'zod';
 
@@ -79,36 +80,19 @@ const patchRoute = secured('connection:write', createRoute({
   },
 }));
 
-const listRoute = secured('connection:read', createRoute({
-  method: 'get',
-  path: '/connection',
-  tags: [TAG],
-  summary: 'List connections by key',
-  request: { query: z.object(pageQuery) },
-  responses: {
-    200: { description: 'A page of connections', content: json(pageOf(ConnectionSchema, 'ConnectionPage')) },
-    422: errorResponses[422],
-  },
-}));
+const listRoute = listPageRoute({ scope: 'connection:read', path: '/connection', tag: TAG, summary: 'List connections by key', page: pageOf(ConnectionSchema, 'ConnectionPage'), what: 'connections' });
 
-const getRoute = secured('connection:read', createRoute({
-  method: 'get',
-  path: '/connection/{connection_key}',
-  tags: [TAG],
-  summary: 'A connection (never its secrets)',
-  request: { params: ConnectionKeyParam },
-  responses: { 200: { description: 'The connection', content: json(ConnectionSchema) }, 404: notFoundResponse('connection') },
-}));
+const getRoute = readOneRoute({ scope: 'connection:read', path: '/connection/{connection_key}', tag: TAG, summary: 'A connection (never its secrets)', params: ConnectionKeyParam, schema: ConnectionSchema, what: 'connection', missing: 'connection' });
 
-const deleteRoute = secured('connection:write', createRoute({
-  method: 'delete',
+const deleteRoute = deleteOneRoute({
+  scope: 'connection:write',
   path: '/connection/{connection_key}',
-  tags: [TAG],
+  tag: TAG,
   summary: 'Delete a connection and its datasets',
   description: 'Requests already planned keep their snapshot of the datasets, but can no longer query this connection.',
-  request: { params: ConnectionKeyParam },
-  responses: { 204: { description: 'Deleted' }, 404: notFoundResponse('connection') },
-}));
+  params: ConnectionKeyParam,
+  missing: 'connection',
+});
 
 const secretRoute = secured('connection:write', createRoute({
   method: 'put',
@@ -203,12 +187,7 @@ export function connectionRoutes(deps: ApiDeps) {
     .openapi(deleteRoute, async (c) => {
       const { connection_key: key } = c.req.valid('param');
       const actor = principal(c).actor;
-      const deleted = await deps.sql.begin(async (tx) => {
-        if (!(await deleteConnection(tx, key))) return false;
-        await recordConfigurationChange(tx, { resource: 'connection', key, change: 'deleted', actor });
-        return true;
-      });
-      if (!deleted) return c.json(noConnection(key), 404);
+      if (!(await deleteRecorded(deps, { resource: 'connection', key, actor }, (tx) => deleteConnection(tx, key)))) return c.json(noConnection(key), 404);
       deps.logger?.info('Connection deleted', { connection_key: key, actor });
       return c.body(null, 204);
     })

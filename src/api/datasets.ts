@@ -8,8 +8,8 @@
  * others are saved, each in its own transaction.
  */
 import { createRoute } from '@hono/zod-openapi';
+import type { SchemaObject } from 'openapi3-ts/oas31';
 import type { Context } from 'hono';
-import { z } from 'zod';
 import { findConnection } from '../db/connections.js';
 import { deleteDataset, getDataset, listDatasetPage, saveDatasetOfConnection } from '../db/datasets.js';
 import { DatasetValidationError, describeProblem, parseDatasets, type Dataset, type DatasetProblem } from '../domain/datasets.js';
@@ -17,10 +17,11 @@ import { recordConfigurationChange } from '../db/configuration-changes.js';
 import { applyEach, ItemRejected, pageCount } from './bulk.js';
 import { ConnectionKeyParam, datasetComponents, datasetRef, DatasetParam, MAX_CONFIGURATION_ITEMS_PER_CALL } from './configuration-schemas.js';
 import { principal, secured } from './auth.js';
+import { deleteOneRoute, deleteRecorded, listChildrenRoute, readOneRoute } from './resource-routes.js';
 import { errorBody, respondValidationError } from './errors.js';
 import { readYaml, type Path } from '../domain/yaml.js';
 import { findHostileValue } from './hostile-input.js';
-import { ErrorSchema, errorResponses, json, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json } from './schemas.js';
 import { answeredAs, newRouter, type ApiDeps } from './types.js';
 
 const TAG = 'Datasets';
@@ -67,44 +68,43 @@ const patchRoute = secured('dataset:write', createRoute({
   },
 }));
 
-const listRoute = secured('dataset:read', createRoute({
-  method: 'get',
+const datasetPage: SchemaObject = {
+  type: 'object',
+  required: ['items', 'total', 'page', 'size', 'pages'],
+  properties: { items: { type: 'array', items: datasetRef }, total: { type: 'integer' }, page: { type: 'integer' }, size: { type: 'integer' }, pages: { type: 'integer' } },
+};
+
+const listRoute = listChildrenRoute({
+  scope: 'dataset:read',
   path: '/connection/{connection_key}/dataset',
-  tags: [TAG],
+  tag: TAG,
   summary: "A connection's datasets by fides_key",
-  request: { params: ConnectionKeyParam, query: z.object(pageQuery) },
-  responses: {
-    200: {
-      description: 'A page of datasets',
-      content: json({
-        type: 'object',
-        required: ['items', 'total', 'page', 'size', 'pages'],
-        properties: { items: { type: 'array', items: datasetRef }, total: { type: 'integer' }, page: { type: 'integer' }, size: { type: 'integer' }, pages: { type: 'integer' } },
-      }),
-    },
-    404: notFound,
-    422: errorResponses[422],
-  },
-}));
+  params: ConnectionKeyParam,
+  missing: 'connection',
+  what: 'datasets',
+  page: datasetPage,
+});
 
-const getRoute = secured('dataset:read', createRoute({
-  method: 'get',
+const getRoute = readOneRoute({
+  scope: 'dataset:read',
   path: '/connection/{connection_key}/dataset/{fides_key}',
-  tags: [TAG],
+  tag: TAG,
   summary: 'A dataset, as it was validated (fidesops_meta is returned as fides_meta)',
-  request: { params: DatasetParam },
-  responses: { 200: { description: 'The dataset', content: json(datasetRef) }, 404: notFound },
-}));
+  params: DatasetParam,
+  schema: datasetRef,
+  what: 'dataset',
+  missing: 'connection or dataset',
+});
 
-const deleteRoute = secured('dataset:write', createRoute({
-  method: 'delete',
+const deleteRoute = deleteOneRoute({
+  scope: 'dataset:write',
   path: '/connection/{connection_key}/dataset/{fides_key}',
-  tags: [TAG],
+  tag: TAG,
   summary: 'Delete a dataset',
   description: 'Requests already planned keep the datasets they were planned with.',
-  request: { params: DatasetParam },
-  responses: { 204: { description: 'Deleted' }, 404: notFound },
-}));
+  params: DatasetParam,
+  missing: 'connection or dataset',
+});
 
 const noConnection = (key: string) => errorBody('not_found', `No connection with key ${key}`);
 const noDataset = (connectionKey: string, fidesKey: string) => errorBody('not_found', `Connection ${connectionKey} has no dataset with fides_key ${fidesKey}`);
@@ -234,11 +234,7 @@ export function datasetRoutes(deps: ApiDeps) {
       const { connection_key: connectionKey, fides_key: fidesKey } = c.req.valid('param');
       if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
       const actor = principal(c).actor;
-      const deleted = await deps.sql.begin(async (tx) => {
-        if (!(await deleteDataset(tx, connectionKey, fidesKey))) return false;
-        await recordConfigurationChange(tx, { resource: 'dataset', key: `${connectionKey}/${fidesKey}`, change: 'deleted', actor });
-        return true;
-      });
+      const deleted = await deleteRecorded(deps, { resource: 'dataset', key: `${connectionKey}/${fidesKey}`, actor }, (tx) => deleteDataset(tx, connectionKey, fidesKey));
       if (!deleted) return c.json(noDataset(connectionKey, fidesKey), 404);
       deps.logger?.info('Dataset deleted', { connection_key: connectionKey, fides_key: fidesKey, actor });
       return c.body(null, 204);

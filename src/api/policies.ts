@@ -38,8 +38,9 @@ import {
   type RuleTargetSchema,
 } from './configuration-schemas.js';
 import { principal, secured } from './auth.js';
+import { deleteOneRoute, deleteRecorded, listPageRoute, readOneRoute } from './resource-routes.js';
 import { errorBody } from './errors.js';
-import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json, pageOf } from './schemas.js';
 import { newRouter } from './types.js';
 
 const TAG = 'Policies';
@@ -74,33 +75,19 @@ const patchPolicies = secured('policy:write', createRoute({
   responses: { 200: { description: 'Per policy: succeeded or failed', content: json(BulkPolicyResponseSchema) }, ...errorResponses, 415: unsupportedMediaType },
 }));
 
-const listPolicies = secured('policy:read', createRoute({
-  method: 'get',
-  path: '/dsr/policy',
-  tags: [TAG],
-  summary: 'List policies by key, with their rules and targets',
-  request: { query: z.object(pageQuery) },
-  responses: { 200: { description: 'A page of policies', content: json(pageOf(PolicySchema, 'PolicyPage')) }, 422: errorResponses[422] },
-}));
+const listPolicies = listPageRoute({ scope: 'policy:read', path: '/dsr/policy', tag: TAG, summary: 'List policies by key, with their rules and targets', page: pageOf(PolicySchema, 'PolicyPage'), what: 'policies' });
 
-const getPolicyRoute = secured('policy:read', createRoute({
-  method: 'get',
-  path: '/dsr/policy/{policy_key}',
-  tags: [TAG],
-  summary: 'A policy with its rules and targets',
-  request: { params: PolicyKeyParam },
-  responses: { 200: { description: 'The policy', content: json(PolicySchema) }, 404: notFound('policy') },
-}));
+const getPolicyRoute = readOneRoute({ scope: 'policy:read', path: '/dsr/policy/{policy_key}', tag: TAG, summary: 'A policy with its rules and targets', params: PolicyKeyParam, schema: PolicySchema, what: 'policy', missing: 'policy' });
 
-const deletePolicyRoute = secured('policy:write', createRoute({
-  method: 'delete',
+const deletePolicyRoute = deleteOneRoute({
+  scope: 'policy:write',
   path: '/dsr/policy/{policy_key}',
-  tags: [TAG],
+  tag: TAG,
   summary: 'Delete a policy with its rules and targets',
   description: 'Requests already planned keep their snapshot of the policy; requests not planned yet will fail to plan.',
-  request: { params: PolicyKeyParam },
-  responses: { 204: { description: 'Deleted' }, 404: notFound('policy') },
-}));
+  params: PolicyKeyParam,
+  missing: 'policy',
+});
 
 const patchRules = secured('policy:write', createRoute({
   method: 'patch',
@@ -119,14 +106,7 @@ const patchRules = secured('policy:write', createRoute({
   },
 }));
 
-const deleteRuleRoute = secured('policy:write', createRoute({
-  method: 'delete',
-  path: '/dsr/policy/{policy_key}/rule/{rule_key}',
-  tags: [TAG],
-  summary: 'Delete a rule with its targets',
-  request: { params: RuleParam },
-  responses: { 204: { description: 'Deleted' }, 404: notFound('policy or rule') },
-}));
+const deleteRuleRoute = deleteOneRoute({ scope: 'policy:write', path: '/dsr/policy/{policy_key}/rule/{rule_key}', tag: TAG, summary: 'Delete a rule with its targets', params: RuleParam, missing: 'policy or rule' });
 
 const patchTargets = secured('policy:write', createRoute({
   method: 'patch',
@@ -143,14 +123,14 @@ const patchTargets = secured('policy:write', createRoute({
   },
 }));
 
-const deleteTargetRoute = secured('policy:write', createRoute({
-  method: 'delete',
+const deleteTargetRoute = deleteOneRoute({
+  scope: 'policy:write',
   path: '/dsr/policy/{policy_key}/rule/{rule_key}/target/{rule_target_key}',
-  tags: [TAG],
+  tag: TAG,
   summary: 'Delete a rule target',
-  request: { params: RuleTargetParam },
-  responses: { 204: { description: 'Deleted' }, 404: notFound('policy, rule or target') },
-}));
+  params: RuleTargetParam,
+  missing: 'policy, rule or target',
+});
 
 const noPolicy = (key: string) => errorBody('not_found', `No policy with key ${key}`);
 const noRule = (policyKey: string, ruleKey: string) => errorBody('not_found', `Policy ${policyKey} has no rule with key ${ruleKey}`);
@@ -225,11 +205,7 @@ export function policyRoutes(deps: ApiDeps) {
       const { policy_key: policyKey, rule_key: ruleKey } = c.req.valid('param');
       if (!(await policyExists(policyKey))) return c.json(noPolicy(policyKey), 404);
       const actor = principal(c).actor;
-      const deleted = await deps.sql.begin(async (tx) => {
-        if (!(await deleteRule(tx, policyKey, ruleKey))) return false;
-        await recordConfigurationChange(tx, { resource: 'policy_rule', key: `${policyKey}/${ruleKey}`, change: 'deleted', actor });
-        return true;
-      });
+      const deleted = await deleteRecorded(deps, { resource: 'policy_rule', key: `${policyKey}/${ruleKey}`, actor }, (tx) => deleteRule(tx, policyKey, ruleKey));
       if (!deleted) return c.json(noRule(policyKey, ruleKey), 404);
       deps.logger?.info('Policy rule deleted', { policy_key: policyKey, rule_key: ruleKey });
       return c.body(null, 204);
@@ -258,11 +234,7 @@ export function policyRoutes(deps: ApiDeps) {
       if (!(await policyExists(policyKey))) return c.json(noPolicy(policyKey), 404);
       if (!(await ruleExists(deps.sql, policyKey, ruleKey))) return c.json(noRule(policyKey, ruleKey), 404);
       const actor = principal(c).actor;
-      const deleted = await deps.sql.begin(async (tx) => {
-        if (!(await deleteRuleTarget(tx, policyKey, ruleKey, targetKey))) return false;
-        await recordConfigurationChange(tx, { resource: 'rule_target', key: `${policyKey}/${ruleKey}/${targetKey}`, change: 'deleted', actor });
-        return true;
-      });
+      const deleted = await deleteRecorded(deps, { resource: 'rule_target', key: `${policyKey}/${ruleKey}/${targetKey}`, actor }, (tx) => deleteRuleTarget(tx, policyKey, ruleKey, targetKey));
       if (!deleted) return c.json(noTarget(policyKey, ruleKey, targetKey), 404);
       deps.logger?.info('Rule target deleted', { policy_key: policyKey, rule_key: ruleKey, rule_target_key: targetKey });
       return c.body(null, 204);
