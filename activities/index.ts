@@ -10,7 +10,8 @@ import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordA
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
 import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
 import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
-import { planPrivacyRequest, type PlannedRequest } from '../src/execution/plan.js';
+import { planPrivacyRequest } from '../src/execution/plan.js';
+import type { PlannedRequest as LifecyclePlan } from '../src/domain/lifecycle.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
 import { recordBookkeeping } from '../src/execution/bookkeeping.js';
 import { refreshRequestTasks } from '../src/db/request-tasks.js';
@@ -49,7 +50,7 @@ const attempt = () => Context.current().info.attempt;
 export function createActivities(context: ExecutionContext, settings: ExecutionSettings, packageStorage: PackageStorage) {
   const packages = { ...context, storage: packageStorage };
   return {
-    planPrivacyRequest: ({ privacyRequestId }: { privacyRequestId: string }): Promise<PlannedRequest & { settings: ExecutionSettings }> =>
+    planPrivacyRequest: ({ privacyRequestId }: { privacyRequestId: string }): Promise<LifecyclePlan> =>
       step(async () => ({ ...(await planPrivacyRequest(context, privacyRequestId)), settings })),
 
     accessCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => accessCollection(context, { ...input, attempt: attempt() })),

@@ -69,3 +69,12 @@ export async function applyEach<I, S, D>(
 }
 
 export const pageCount = (total: number, size: number) => Math.ceil(total / size);
+
+/** A page of a listing as the API answers it: the items shown as `show` shows them, and where the page stands. */
+export const pageAnswer = <R, T>({ items, total }: { items: R[]; total: number }, { page, size }: { page: number; size: number }, show: (row: R) => T) => ({
+  items: items.map(show),
+  total,
+  page,
+  size,
+  pages: pageCount(total, size),
+});

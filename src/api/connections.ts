@@ -20,7 +20,7 @@ import {
 } from '../db/connections.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
 import type { ApiDeps } from './types.js';
-import { applyEach, issuesMessage, ItemRejected, pageCount } from './bulk.js';
+import { applyEach, issuesMessage, ItemRejected, pageAnswer } from './bulk.js';
 import {
   BulkConnectionResponseSchema,
   ConnectionKeyParam,
@@ -175,8 +175,7 @@ export function connectionRoutes(deps: ApiDeps) {
     })
     .openapi(listRoute, async (c) => {
       const { page, size } = c.req.valid('query');
-      const { items, total } = await listConnectionPage(deps.sql, page, size);
-      return c.json({ items: items.map(toConnectionResponse), total, page, size, pages: pageCount(total, size) }, 200);
+      return c.json(pageAnswer(await listConnectionPage(deps.sql, page, size), { page, size }, toConnectionResponse), 200);
     })
     .openapi(getRoute, async (c) => {
       const { connection_key: key } = c.req.valid('param');

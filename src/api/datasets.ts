@@ -14,7 +14,7 @@ import { findConnection } from '../db/connections.js';
 import { deleteDataset, getDataset, listDatasetPage, saveDatasetOfConnection } from '../db/datasets.js';
 import { DatasetValidationError, describeProblem, parseDatasets, type Dataset, type DatasetProblem } from '../domain/datasets.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
-import { applyEach, ItemRejected, pageCount } from './bulk.js';
+import { applyEach, ItemRejected, pageAnswer } from './bulk.js';
 import { ConnectionKeyParam, datasetComponents, datasetRef, DatasetParam, MAX_CONFIGURATION_ITEMS_PER_CALL } from './configuration-schemas.js';
 import { principal, secured } from './auth.js';
 import { deleteOneRoute, deleteRecorded, listChildrenRoute, readOneRoute } from './resource-routes.js';
@@ -220,8 +220,7 @@ export function datasetRoutes(deps: ApiDeps) {
       const { connection_key: connectionKey } = c.req.valid('param');
       const { page, size } = c.req.valid('query');
       if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
-      const { items, total } = await listDatasetPage(deps.sql, connectionKey, page, size);
-      return answeredAs(listRoute, c.json({ items, total, page, size, pages: pageCount(total, size) }, 200));
+      return answeredAs(listRoute, c.json(pageAnswer(await listDatasetPage(deps.sql, connectionKey, page, size), { page, size }, (dataset) => dataset), 200));
     })
     .openapi(getRoute, async (c) => {
       const { connection_key: connectionKey, fides_key: fidesKey } = c.req.valid('param');

@@ -20,7 +20,8 @@ import { CONFIGURATION_RESOURCES } from '../domain/configuration.js';
 import { deleteClient, findClient, insertClient, listClientPage, setClientScopes, setClientSecret, type OAuthClientSummary } from '../db/oauth-clients.js';
 import type { Logger } from '../logger.js';
 import { forbidden, open, principal, secured } from './auth.js';
-import { pageCount } from './bulk.js';
+import { pageAnswer } from './bulk.js';
+import { listPageRoute, readOneRoute } from './resource-routes.js';
 import { errorBody, respondValidationError, zodDetails } from './errors.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
 import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
@@ -133,29 +134,9 @@ const createClientRoute = secured(
   }),
 );
 
-const listClientsRoute = secured(
-  'client:read',
-  createRoute({
-    method: 'get',
-    path: '/oauth/client',
-    tags: [TAG],
-    summary: 'List OAuth clients (never their secrets)',
-    request: { query: z.object(pageQuery) },
-    responses: { 200: { description: 'A page of clients', content: json(pageOf(ClientSchema, 'OAuthClientPage')) }, 422: errorResponses[422] },
-  }),
-);
+const listClientsRoute = listPageRoute({ scope: 'client:read', path: '/oauth/client', tag: TAG, summary: 'List OAuth clients (never their secrets)', page: pageOf(ClientSchema, 'OAuthClientPage'), what: 'clients' });
 
-const getClientRoute = secured(
-  'client:read',
-  createRoute({
-    method: 'get',
-    path: '/oauth/client/{client_id}',
-    tags: [TAG],
-    summary: 'An OAuth client (never its secret)',
-    request: { params: ClientIdParam },
-    responses: { 200: { description: 'The client', content: json(ClientSchema) }, 404: notFound, 422: errorResponses[422] },
-  }),
-);
+const getClientRoute = readOneRoute({ scope: 'client:read', path: '/oauth/client/{client_id}', tag: TAG, summary: 'An OAuth client (never its secret)', params: ClientIdParam, schema: ClientSchema, what: 'client', missing: 'client' });
 
 const setScopesRoute = secured(
   'client:write',
@@ -358,8 +339,7 @@ export function oauthRoutes(deps: OAuthDeps) {
     })
     .openapi(listClientsRoute, async (c) => {
       const { page, size } = c.req.valid('query');
-      const { items, total } = await listClientPage(deps.sql, page, size);
-      return c.json({ items: items.map(toClientResponse), total, page, size, pages: pageCount(total, size) }, 200);
+      return c.json(pageAnswer(await listClientPage(deps.sql, page, size), { page, size }, toClientResponse), 200);
     })
     .openapi(getClientRoute, async (c) => {
       const { client_id: id } = c.req.valid('param');
@@ -420,11 +400,7 @@ export function oauthRoutes(deps: OAuthDeps) {
     })
     .openapi(changesRoute, async (c) => {
       const { page, size, resource, key } = c.req.valid('query');
-      const { items, total } = await listConfigurationChanges(deps.sql, { resource, key }, page, size);
-      return c.json(
-        { items: items.map((row) => ({ ...row, created_at: row.created_at.toISOString() })), total, page, size, pages: pageCount(total, size) },
-        200,
-      );
+      return c.json(pageAnswer(await listConfigurationChanges(deps.sql, { resource, key }, page, size), { page, size }, (row) => ({ ...row, created_at: row.created_at.toISOString() })), 200);
     });
 }
 

@@ -22,7 +22,7 @@ import {
 import type { Policy, PolicyRule, RuleTarget } from '../domain/policies.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
 import type { ApiDeps } from './types.js';
-import { applyEach, ItemRejected, pageCount } from './bulk.js';
+import { applyEach, ItemRejected, pageAnswer } from './bulk.js';
 import {
   BulkPolicyResponseSchema,
   BulkRuleResponseSchema,
@@ -159,8 +159,7 @@ export function policyRoutes(deps: ApiDeps) {
     })
     .openapi(listPolicies, async (c) => {
       const { page, size } = c.req.valid('query');
-      const { items, total } = await listPolicyPage(deps.sql, page, size);
-      return c.json({ items: items.map(toPolicyResponse), total, page, size, pages: pageCount(total, size) }, 200);
+      return c.json(pageAnswer(await listPolicyPage(deps.sql, page, size), { page, size }, toPolicyResponse), 200);
     })
     .openapi(getPolicyRoute, async (c) => {
       const { policy_key: key } = c.req.valid('param');

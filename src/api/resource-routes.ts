@@ -43,7 +43,7 @@ export const readOneRoute = <const Path extends string, Params extends ZodObject
       tags: [route.tag],
       summary: route.summary,
       request: { params: route.params },
-      responses: { 200: { description: `The ${route.what}`, content: json(route.schema) }, 404: notFound(route.missing) },
+      responses: { 200: { description: `The ${route.what}`, content: json(route.schema) }, 404: notFound(route.missing), 422: errorResponses[422] },
     }),
   );
 
@@ -58,7 +58,7 @@ export const deleteOneRoute = <const Path extends string, Params extends ZodObje
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       request: { params: route.params },
-      responses: { 204: { description: 'Deleted' }, 404: notFound(route.missing) },
+      responses: { 204: { description: 'Deleted' }, 404: notFound(route.missing), 422: errorResponses[422] },
     }),
   );
 

@@ -15,11 +15,12 @@ import { revokeTokensOfUser } from '../db/access-tokens.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
 import { deleteUser, findUser, insertUser, listUserPage, updateUser, type UserSummary } from '../db/users.js';
 import { forbidden, open, principal, secured } from './auth.js';
-import { pageCount } from './bulk.js';
+import { pageAnswer } from './bulk.js';
+import { listPageRoute, readOneRoute } from './resource-routes.js';
 import { errorBody } from './errors.js';
 import { tooManyAttempts, TokenErrorSchema, TokenResponseSchema, type OAuthDeps } from './oauth.js';
 import { clientAddress, RateLimiter } from './rate-limit.js';
-import { ErrorSchema, errorResponses, json, pageOf, pageQuery } from './schemas.js';
+import { ErrorSchema, errorResponses, json, pageOf } from './schemas.js';
 import { newRouter } from './types.js';
 
 const TAG = 'Authentication';
@@ -100,29 +101,9 @@ const createUserRoute = secured(
   }),
 );
 
-const listUsersRoute = secured(
-  'user:read',
-  createRoute({
-    method: 'get',
-    path: '/user',
-    tags: [TAG],
-    summary: 'List users',
-    request: { query: z.object(pageQuery) },
-    responses: { 200: { description: 'A page of users', content: json(pageOf(UserSchema, 'UserPage')) }, 422: errorResponses[422] },
-  }),
-);
+const listUsersRoute = listPageRoute({ scope: 'user:read', path: '/user', tag: TAG, summary: 'List users', page: pageOf(UserSchema, 'UserPage'), what: 'users' });
 
-const getUserRoute = secured(
-  'user:read',
-  createRoute({
-    method: 'get',
-    path: '/user/{username}',
-    tags: [TAG],
-    summary: 'A user',
-    request: { params: UsernameParam },
-    responses: { 200: { description: 'The user', content: json(UserSchema) }, 404: notFound, 422: errorResponses[422] },
-  }),
-);
+const getUserRoute = readOneRoute({ scope: 'user:read', path: '/user/{username}', tag: TAG, summary: 'A user', params: UsernameParam, schema: UserSchema, what: 'user', missing: 'user' });
 
 const updateUserRoute = secured(
   'user:write',
@@ -195,8 +176,7 @@ export function userRoutes(deps: OAuthDeps) {
     })
     .openapi(listUsersRoute, async (c) => {
       const { page, size } = c.req.valid('query');
-      const { items, total } = await listUserPage(deps.sql, page, size);
-      return c.json({ items: items.map(toUserResponse), total, page, size, pages: pageCount(total, size) }, 200);
+      return c.json(pageAnswer(await listUserPage(deps.sql, page, size), { page, size }, toUserResponse), 200);
     })
     .openapi(getUserRoute, async (c) => {
       const { username: name } = c.req.valid('param');

@@ -8,28 +8,14 @@ import { datasetsOfEnabledConnections } from '../db/datasets.js';
 import { saveSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { getPolicy } from '../db/policies.js';
 import { getPrivacyRequest, identityNames } from '../db/privacy-requests.js';
-import { planTraversal, PlanningError, splitCollectionKey, type CollectionKey } from '../domain/graph.js';
-import { policyActionTypes, type ActionType } from '../domain/policies.js';
+import { planTraversal, PlanningError, splitCollectionKey } from '../domain/graph.js';
+import type { PlannedRequest as LifecyclePlan } from '../domain/lifecycle.js';
+import { policyActionTypes } from '../domain/policies.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
 import { snapshotOf } from './inputs.js';
 
-/** What the workflow needs to orchestrate: keys, dependencies and field names, never data. */
-export interface PlannedRequest {
-  policyKey: string;
-  actionTypes: ActionType[];
-  requiresApproval: boolean;
-  requiresErasureConfirmation: boolean;
-  collections: {
-    key: CollectionKey;
-    connectionKey: string;
-    upstream: CollectionKey[];
-    erasureUpstream: CollectionKey[];
-    /** A person supplies the rows (access) and confirms the masking (erasure). */
-    manual: boolean;
-    /** The collection's top-level fields: what manual input may contain. */
-    fields: string[];
-  }[];
-}
+/** What the workflow needs to orchestrate (keys, dependencies and field names, never data); the worker adds its settings. */
+export type PlannedRequest = Omit<LifecyclePlan, 'settings'>;
 
 async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, requestAsksConfirmation: boolean): Promise<PlannedRequest> {
   const types = await connectionTypes(context.sql, [...new Set(snapshot.plan.collections.map((collection) => collection.connectionKey))]);
