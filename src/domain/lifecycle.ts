@@ -92,6 +92,12 @@ export interface AuditEntry {
 export type Stage = 'planning' | 'review' | 'access' | 'package' | 'erasure_confirmation' | 'erasure' | 'finished';
 
 export interface LifecycleState {
+  /**
+   * The shape of this state. A run continued as new receives the state of the run before, which
+   * may have run older code: a change to the shape raises this number, and `started` upgrades an
+   * older state first (docs/decisions.md).
+   */
+  version: typeof STATE_VERSION;
   privacyRequestId: string;
   /** The status the request shows, as last recorded. */
   status: PrivacyRequestStatus;
@@ -108,7 +114,12 @@ export interface LifecycleState {
   /** Accepted retries and refused actions so far: they number their audit rows. */
   retries: number;
   rejections: number;
-  tasks: Record<Phase, Record<string, Task>>;
+  /** Per phase, each collection's task, by its position in the plan. */
+  tasks: Record<Phase, Task[]>;
+  /** Per phase, how many tasks have each status: what the request shows, without looking at every task. */
+  counts: Record<Phase, Record<TaskStatus, number>>;
+  /** Per phase, the positions of pending tasks whose upstream tasks are done, lowest first: what starts next. */
+  ready: Record<Phase, number[]>;
   warnings: Warning[];
   /** The history is long: start nothing new, then continue as new. */
   draining: boolean;
@@ -181,8 +192,45 @@ export const eventKey = (phase: Phase, collection: string, run: number, event: s
 
 export const manualTimer = (phase: Phase, collection: string, run: number) => `manual:${phase}:${collection}:${run}`;
 
+const noCounts = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
+
+/** Where each collection stands in the plan, and what it waits for and unblocks, per phase. */
+interface PlanIndex {
+  position: Map<string, number>;
+  upstream: Record<Phase, number[][]>;
+  downstream: Record<Phase, number[][]>;
+}
+
+/** Built once per plan object (a continued run builds it again from its copy). */
+const indexes = new WeakMap<PlannedRequest, PlanIndex>();
+function indexOf(plan: PlannedRequest): PlanIndex {
+  let index = indexes.get(plan);
+  if (!index) {
+    const position = new Map(plan.collections.map((collection, i) => [collection.key, i]));
+    const edges = (phase: Phase) => plan.collections.map((collection) => (phase === 'access' ? collection.upstream : collection.erasureUpstream).map((key) => position.get(key)!));
+    const upstream = { access: edges('access'), erasure: edges('erasure') };
+    const downstream = { access: [] as number[][], erasure: [] as number[][] };
+    for (const phase of ['access', 'erasure'] as const) {
+      downstream[phase] = plan.collections.map(() => []);
+      upstream[phase].forEach((before, i) => before.forEach((j) => downstream[phase][j]!.push(i)));
+    }
+    index = { position, upstream, downstream };
+    indexes.set(plan, index);
+  }
+  return index;
+}
+
+/** The task of a collection in a phase, by its key (undefined before the plan). */
+export function taskOf(state: LifecycleState, phase: Phase, collection: string): Task | undefined {
+  const position = state.plan ? indexOf(state.plan).position.get(collection) : undefined;
+  return position === undefined ? undefined : state.tasks[phase][position];
+}
+
+export const STATE_VERSION = 1;
+
 export function initialState(privacyRequestId: string): LifecycleState {
   return {
+    version: STATE_VERSION,
     privacyRequestId,
     status: 'pending',
     stoppedAt: null,
@@ -195,7 +243,9 @@ export function initialState(privacyRequestId: string): LifecycleState {
     busy: null,
     retries: 0,
     rejections: 0,
-    tasks: { access: {}, erasure: {} },
+    tasks: { access: [], erasure: [] },
+    counts: { access: noCounts(), erasure: noCounts() },
+    ready: { access: [], erasure: [] },
     warnings: [],
     draining: false,
     pendingEffects: {},
@@ -209,7 +259,7 @@ const FINISHED: readonly TaskStatus[] = ['complete', 'skipped'];
 /** Nothing in flight: no plan, preview, package or collection step running. A run may hand over now. */
 export function isQuiet(state: LifecycleState): boolean {
   if (state.planning === 'running' || state.busy) return false;
-  return !Object.values(state.tasks).some((tasks) => Object.values(tasks).some((task) => task.status === 'in_processing'));
+  return state.counts.access.in_processing === 0 && state.counts.erasure.in_processing === 0;
 }
 const isFinal = (state: LifecycleState) => state.stage === 'finished';
 const phaseOf = (stage: Stage): Phase | undefined => (stage === 'access' || stage === 'erasure' ? stage : undefined);
@@ -217,7 +267,7 @@ const phaseOf = (stage: Stage): Phase | undefined => (stage === 'access' || stag
 /**
  * One step of the machine. The input state is not changed: the answer shares what did not
  * change with it, and copies what did (a request over thousands of collections takes thousands
- * of steps, so a deep copy per step would not do).
+ * of steps, so each step costs what it changes, not the size of the request).
  */
 export function step(previous: LifecycleState, event: LifecycleEvent): StepResult {
   const machine = new Step(previous, event.at);
@@ -234,7 +284,7 @@ class Step {
   readonly commands: LifecycleCommand[] = [];
   readonly resolved: number[] = [];
   verdict: StepResult['verdict'];
-  /** Tasks already copied in this step, as `phase:collection`. */
+  /** What this step copied already (task lists, tasks, ready lists), so that the previous state stays as it was. */
   private readonly copied = new Set<string>();
 
   constructor(
@@ -246,21 +296,81 @@ class Step {
       stoppedAt: previous.stoppedAt && { ...previous.stoppedAt },
       review: previous.review && { ...previous.review },
       cancel: previous.cancel && { ...previous.cancel },
-      tasks: { access: { ...previous.tasks.access }, erasure: { ...previous.tasks.erasure } },
+      tasks: { ...previous.tasks },
+      counts: { access: { ...previous.counts.access }, erasure: { ...previous.counts.erasure } },
+      ready: { ...previous.ready },
       warnings: [...previous.warnings],
       pendingEffects: { ...previous.pendingEffects },
     };
   }
 
+  private get index(): PlanIndex {
+    return indexOf(this.state.plan!);
+  }
+
+  private keyAt(position: number): string {
+    return this.state.plan!.collections[position]!.key;
+  }
+
+  private positionOf(collection: string): number | undefined {
+    return this.state.plan ? this.index.position.get(collection) : undefined;
+  }
+
   /** The task, copied once in this step so that changing it leaves the previous state alone. */
-  private mutable(phase: Phase, collection: string): Task {
-    const key = `${phase}:${collection}`;
-    const tasks = this.state.tasks[phase];
-    if (!this.copied.has(key)) {
-      tasks[collection] = { ...tasks[collection]! };
-      this.copied.add(key);
+  private mutable(phase: Phase, position: number): Task {
+    if (!this.copied.has(phase)) {
+      this.state.tasks[phase] = this.state.tasks[phase].slice();
+      this.copied.add(phase);
     }
-    return tasks[collection]!;
+    const tasks = this.state.tasks[phase];
+    if (!this.copied.has(`${phase}:${position}`)) {
+      tasks[position] = { ...tasks[position]! };
+      this.copied.add(`${phase}:${position}`);
+    }
+    return tasks[position]!;
+  }
+
+  /** Changes a task's status, keeping the counts and the ready list with it. */
+  private setStatus(phase: Phase, position: number, status: TaskStatus): Task {
+    const task = this.mutable(phase, position);
+    const counts = this.state.counts[phase];
+    counts[task.status] -= 1;
+    counts[status] += 1;
+    task.status = status;
+    if (FINISHED.includes(status)) {
+      for (const next of this.index.downstream[phase][position]!) this.readyIfUnblocked(phase, next);
+    } else if (status === 'pending') {
+      this.readyIfUnblocked(phase, position);
+    }
+    return task;
+  }
+
+  private readyIfUnblocked(phase: Phase, position: number): void {
+    const tasks = this.state.tasks[phase];
+    if (tasks[position]!.status !== 'pending' || !this.index.upstream[phase][position]!.every((before) => FINISHED.includes(tasks[before]!.status))) return;
+    if (!this.copied.has(`ready:${phase}`)) {
+      this.state.ready[phase] = this.state.ready[phase].slice();
+      this.copied.add(`ready:${phase}`);
+    }
+    const ready = this.state.ready[phase];
+    let low = 0;
+    let high = ready.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (ready[middle]! < position) low = middle + 1;
+      else high = middle;
+    }
+    if (ready[low] !== position) ready.splice(low, 0, position);
+  }
+
+  /** The next ready task, lowest position first. */
+  private takeReady(phase: Phase): number | undefined {
+    if (!this.state.ready[phase].length) return undefined;
+    if (!this.copied.has(`ready:${phase}`)) {
+      this.state.ready[phase] = this.state.ready[phase].slice();
+      this.copied.add(`ready:${phase}`);
+    }
+    return this.state.ready[phase].shift();
   }
 
   result(): StepResult {
@@ -299,25 +409,25 @@ class Step {
         this.collectionSucceeded(event);
         break;
       case 'collectionFailed': {
-        const current = this.taskAt(event.phase, event.collection, event.run);
-        if (!current || current.status !== 'in_processing') return;
-        this.mutable(event.phase, event.collection).status = 'error';
-        const connectionKey = state.plan!.collections.find((collection) => collection.key === event.collection)!.connectionKey;
+        const position = this.running(event.phase, event.collection, event.run);
+        if (position === undefined) return;
+        this.setStatus(event.phase, position, 'error');
+        const { connectionKey } = state.plan!.collections[position]!;
         this.commands.push({ type: 'recordCollectionError', at: this.at, phase: event.phase, collection: event.collection, connectionKey, run: event.run, message: event.message, category: event.category });
-        this.recordTask(event.phase, event.collection, { error: { message: event.message, category: event.category } });
+        this.recordTask(event.phase, position, { error: { message: event.message, category: event.category } });
         break;
       }
       case 'manualOpened':
         this.manualOpened(event);
         break;
       case 'manualAnswerStored': {
-        const current = this.taskAt(event.phase, event.collection, event.run);
-        if (!current || current.status !== 'in_processing' || !current.answer) return;
-        const task = this.mutable(event.phase, event.collection);
+        const position = this.running(event.phase, event.collection, event.run);
+        if (position === undefined || !state.tasks[event.phase][position]!.answer) return;
+        const task = this.mutable(event.phase, position);
         const rowCount = task.answer!.phase === 'access' ? task.answer!.rows.length : task.answer!.rowCount;
         delete task.answer;
-        task.status = 'complete';
-        this.recordTask(event.phase, event.collection, { rowCount });
+        this.setStatus(event.phase, position, 'complete');
+        this.recordTask(event.phase, position, { rowCount });
         this.resolveEffect(`input:${event.phase}:${event.collection}:${event.run}`);
         break;
       }
@@ -344,17 +454,18 @@ class Step {
 
   private started(): void {
     const state = this.state;
+    if (state.version !== STATE_VERSION) throw new Error(`A lifecycle state of version ${String(state.version)} cannot be continued by code of version ${STATE_VERSION}`);
     if (isFinal(state)) return;
     if (state.draining) {
       // A run continued as new: nothing was in flight, so restart what waits on time, and go on.
       state.draining = false;
       const phase = phaseOf(state.stage);
       if (phase) {
-        for (const [collection, task] of Object.entries(state.tasks[phase])) {
+        state.tasks[phase].forEach((task, position) => {
           if (task.status === 'awaiting_input' && task.deadlineAt) {
-            this.commands.push({ type: 'startTimer', timer: manualTimer(phase, collection, task.run), ms: Math.max(0, Date.parse(task.deadlineAt) - Date.parse(this.at)) });
+            this.commands.push({ type: 'startTimer', timer: manualTimer(phase, this.keyAt(position), task.run), ms: Math.max(0, Date.parse(task.deadlineAt) - Date.parse(this.at)) });
           }
-        }
+        });
       }
       return;
     }
@@ -364,12 +475,14 @@ class Step {
   private afterPlan(): void {
     const state = this.state;
     const plan = state.plan!;
-    state.tasks = {
-      access: Object.fromEntries(plan.collections.map((collection) => [collection.key, { status: 'pending', run: 1 } as Task])),
-      erasure: plan.actionTypes.includes('erasure') ? Object.fromEntries(plan.collections.map((collection) => [collection.key, { status: 'pending', run: 1 } as Task])) : {},
-    };
+    const pending = (): Task[] => plan.collections.map(() => ({ status: 'pending', run: 1 }));
+    state.tasks = { access: pending(), erasure: plan.actionTypes.includes('erasure') ? pending() : [] };
     for (const phase of ['access', 'erasure'] as const) {
-      if (!Object.keys(state.tasks[phase]).length) continue;
+      state.counts[phase] = { ...noCounts(), pending: state.tasks[phase].length };
+      state.ready[phase] = state.tasks[phase].flatMap((_, position) => (this.index.upstream[phase][position]!.length === 0 ? [position] : []));
+    }
+    for (const phase of ['access', 'erasure'] as const) {
+      if (!state.tasks[phase].length) continue;
       const collections = plan.collections.map((collection) => ({
         collection: collection.key,
         connectionKey: collection.connectionKey,
@@ -485,15 +598,15 @@ class Step {
     // opening) until one was taken.
     const waiting =
       state.stage === phase && !state.cancel
-        ? state.plan!.collections.filter((collection) => {
-            const task = state.tasks[phase][collection.key]!;
+        ? state.plan!.collections.filter((collection, position) => {
+            const task = state.tasks[phase][position]!;
             return collection.manual && ['in_processing', 'awaiting_input', 'paused'].includes(task.status) && !task.answer;
           })
         : [];
     const wanted = payload.collection ?? waiting[0]?.key;
     const collection = waiting.find((candidate) => candidate.key === wanted);
     if (!collection) {
-      const answered = wanted !== undefined && state.tasks[phase]?.[wanted]?.answer !== undefined;
+      const answered = wanted !== undefined && taskOf(state, phase, wanted)?.answer !== undefined;
       if (answered) return this.refuse(action, raw, `${action} refused: input for ${wanted} was already received`);
       const list = waiting.map((candidate) => candidate.key).join(', ');
       return this.refuse(
@@ -506,7 +619,8 @@ class Step {
       const problem = manualRowsProblem((payload as ActionPayload<'manualInput'>).rows, collection.fields);
       if (problem) return this.refuse(action, raw, `invalid manualInput for ${collection.key}: ${problem}`);
     }
-    const task = this.mutable(phase, collection.key);
+    const position = this.positionOf(collection.key)!;
+    const task = this.mutable(phase, position);
     const userId = payload.user_id ?? null;
     task.answer =
       action === 'manualInput'
@@ -514,14 +628,15 @@ class Step {
         : { phase: 'erasure', rowCount: (payload as ActionPayload<'erasureConfirm'>).row_count, userId };
     const message = task.answer.phase === 'access' ? `${task.answer.rows.length} rows for ${collection.key}` : `${task.answer.rowCount} rows masked in ${collection.key}`;
     this.accept(`input:${phase}:${collection.key}:${task.run}`, { eventKey: `manual_input:${phase}:${collection.key}:${task.run}`, action: 'manual_input', userId, message });
-    if (task.status !== 'in_processing') this.storeAnswer(phase, collection.key);
+    if (task.status !== 'in_processing') this.storeAnswer(phase, position);
   }
 
-  private storeAnswer(phase: Phase, collection: string): void {
-    const task = this.mutable(phase, collection);
-    if (task.status === 'awaiting_input') this.commands.push({ type: 'cancelTimer', timer: manualTimer(phase, collection, task.run) });
-    task.status = 'in_processing';
-    this.recordTask(phase, collection, {});
+  private storeAnswer(phase: Phase, position: number): void {
+    const collection = this.keyAt(position);
+    const waited = this.state.tasks[phase][position]!;
+    if (waited.status === 'awaiting_input') this.commands.push({ type: 'cancelTimer', timer: manualTimer(phase, collection, waited.run) });
+    const task = this.setStatus(phase, position, 'in_processing');
+    this.recordTask(phase, position, {});
     this.commands.push({ type: 'storeManualAnswer', collection, run: task.run, answer: task.answer! });
   }
 
@@ -535,37 +650,38 @@ class Step {
     const phase = phaseOf(state.stage);
     if (!phase) return;
     // Re-run the failed collections as a new run; the finished ones stay finished.
-    for (const [collection, current] of Object.entries(state.tasks[phase])) {
-      if (current.status !== 'error') continue;
-      const task = this.mutable(phase, collection);
-      task.status = 'pending';
+    state.tasks[phase].forEach((current, position) => {
+      if (current.status !== 'error') return;
+      const task = this.mutable(phase, position);
       task.run += 1;
       delete task.deadlineAt;
       delete task.answer;
+      this.setStatus(phase, position, 'pending');
       // The last error stays on the task: what the collection recovered from.
-      this.recordTask(phase, collection, {});
-    }
+      this.recordTask(phase, position, {});
+    });
   }
 
   // ---- Collections ---------------------------------------------------------------------------
 
-  private taskAt(phase: Phase, collection: string, run: number): Task | undefined {
-    const task = this.state.tasks[phase]?.[collection];
-    return task && task.run === run ? task : undefined;
+  /** The position of the collection's task when it is this run's and in processing: what a result may apply to. */
+  private running(phase: Phase, collection: string, run: number): number | undefined {
+    const position = this.positionOf(collection);
+    const task = position === undefined ? undefined : this.state.tasks[phase][position];
+    return task && task.run === run && task.status === 'in_processing' ? position : undefined;
   }
 
-  private recordTask(phase: Phase, collection: string, extra: { rowCount?: number | null; error?: { message: string; category: string | null } | null; skippedReason?: string | null }): void {
-    const task = this.state.tasks[phase][collection]!;
-    const { answer: _answer, ...shown } = task;
-    this.commands.push({ type: 'recordTask', at: this.at, phase, collection, task: shown, ...extra });
+  private recordTask(phase: Phase, position: number, extra: { rowCount?: number | null; error?: { message: string; category: string | null } | null; skippedReason?: string | null }): void {
+    const { answer: _answer, ...shown } = this.state.tasks[phase][position]!;
+    this.commands.push({ type: 'recordTask', at: this.at, phase, collection: this.keyAt(position), task: shown, ...extra });
   }
 
   private collectionSucceeded(event: Extract<LifecycleEvent, { type: 'collectionSucceeded' }>): void {
-    const current = this.taskAt(event.phase, event.collection, event.run);
-    if (!current || current.status !== 'in_processing' || this.isManual(event.collection)) return;
-    this.mutable(event.phase, event.collection).status = event.skipped ? 'skipped' : 'complete';
+    const position = this.running(event.phase, event.collection, event.run);
+    if (position === undefined || this.state.plan!.collections[position]!.manual) return;
+    this.setStatus(event.phase, position, event.skipped ? 'skipped' : 'complete');
     if (event.warning) this.warn(event.phase, event.collection, event.warning);
-    this.recordTask(event.phase, event.collection, { rowCount: event.rowCount, skippedReason: event.skipped });
+    this.recordTask(event.phase, position, { rowCount: event.rowCount, skippedReason: event.skipped });
   }
 
   /** A collection skipped while the person's data is (or may be) still there: no answer in time, or erasure that could not address it. */
@@ -573,33 +689,30 @@ class Step {
     this.state.warnings.push({ phase, collection, reason });
   }
 
-  private isManual(collection: string): boolean {
-    return this.state.plan?.collections.find((candidate) => candidate.key === collection)?.manual === true;
-  }
-
   private manualOpened(event: Extract<LifecycleEvent, { type: 'manualOpened' }>): void {
     const state = this.state;
-    const current = this.taskAt(event.phase, event.collection, event.run);
-    if (!current || current.status !== 'in_processing' || current.deadlineAt !== undefined || !this.isManual(event.collection)) return;
-    const task = this.mutable(event.phase, event.collection);
+    const position = this.running(event.phase, event.collection, event.run);
+    if (position === undefined || state.tasks[event.phase][position]!.deadlineAt !== undefined || !state.plan!.collections[position]!.manual) return;
+    const task = this.mutable(event.phase, position);
     if (!event.needed) {
       // Nothing for a person to do; an answer that arrived meanwhile has nothing to apply to.
       if (task.answer) {
         delete task.answer;
         this.resolveEffect(`input:${event.phase}:${event.collection}:${event.run}`);
       }
-      task.status = event.skipped ? 'skipped' : 'complete';
+      this.setStatus(event.phase, position, event.skipped ? 'skipped' : 'complete');
       if (event.warning) this.warn(event.phase, event.collection, event.warning);
-      this.recordTask(event.phase, event.collection, { rowCount: 0, skippedReason: event.skipped });
+      this.recordTask(event.phase, position, { rowCount: 0, skippedReason: event.skipped });
       return;
     }
     task.deadlineAt = event.deadlineAt;
     if (task.answer && !state.cancel) {
-      this.storeAnswer(event.phase, event.collection);
+      // Stored at once: the task goes on from in processing.
+      this.storeAnswer(event.phase, position);
       return;
     }
-    task.status = 'awaiting_input';
-    this.recordTask(event.phase, event.collection, {});
+    this.setStatus(event.phase, position, 'awaiting_input');
+    this.recordTask(event.phase, position, {});
     this.commands.push({ type: 'startTimer', timer: manualTimer(event.phase, event.collection, task.run), ms: Math.max(0, Date.parse(event.deadlineAt) - Date.parse(this.at)) });
   }
 
@@ -607,20 +720,20 @@ class Step {
     const state = this.state;
     const phase = phaseOf(state.stage);
     if (!phase || !state.plan) return;
-    for (const [collection, current] of Object.entries(state.tasks[phase])) {
-      if (manualTimer(phase, collection, current.run) !== timer || current.status !== 'awaiting_input' || current.answer) continue;
-      const task = this.mutable(phase, collection);
-      const skip = state.plan.settings.manualDeadlineAction === 'skip';
-      this.commands.push({ type: 'manualDeadlinePassed', at: this.at, phase, collection, run: task.run, skip });
+    state.tasks[phase].forEach((current, position) => {
+      const collection = this.keyAt(position);
+      if (manualTimer(phase, collection, current.run) !== timer || current.status !== 'awaiting_input' || current.answer) return;
+      const skip = state.plan!.settings.manualDeadlineAction === 'skip';
+      this.commands.push({ type: 'manualDeadlinePassed', at: this.at, phase, collection, run: current.run, skip });
       if (skip) {
-        task.status = 'skipped';
+        this.setStatus(phase, position, 'skipped');
         this.warn(phase, collection, 'no response before the deadline');
-        this.recordTask(phase, collection, { rowCount: 0, skippedReason: 'no response before the deadline' });
+        this.recordTask(phase, position, { rowCount: 0, skippedReason: 'no response before the deadline' });
       } else {
-        task.status = 'paused';
-        this.recordTask(phase, collection, {});
+        this.setStatus(phase, position, 'paused');
+        this.recordTask(phase, position, {});
       }
-    }
+    });
   }
 
   // ---- Moving on -----------------------------------------------------------------------------
@@ -711,18 +824,15 @@ class Step {
   private schedule(phase: Phase): boolean {
     const state = this.state;
     const plan = state.plan!;
-    const tasks = state.tasks[phase];
-    const failed = Object.values(tasks).some((task) => task.status === 'error');
-    if (!failed && !state.draining) {
-      let slots = plan.settings.collectionConcurrency - Object.values(tasks).filter((task) => task.status === 'in_processing').length;
-      for (const collection of plan.collections) {
-        if (slots <= 0) break;
-        const upstream = phase === 'access' ? collection.upstream : collection.erasureUpstream;
-        if (tasks[collection.key]!.status !== 'pending' || !upstream.every((key) => FINISHED.includes(tasks[key]!.status))) continue;
-        const task = this.mutable(phase, collection.key);
-        task.status = 'in_processing';
-        slots -= 1;
-        this.recordTask(phase, collection.key, {});
+    const counts = state.counts[phase];
+    if (counts.error === 0 && !state.draining) {
+      while (counts.in_processing < plan.settings.collectionConcurrency) {
+        const position = this.takeReady(phase);
+        if (position === undefined) break;
+        if (state.tasks[phase][position]!.status !== 'pending') continue;
+        const collection = plan.collections[position]!;
+        const task = this.setStatus(phase, position, 'in_processing');
+        this.recordTask(phase, position, {});
         if (collection.manual) {
           this.commands.push({ type: 'openManualStep', phase, collection: collection.key, run: task.run, deadlineMs: plan.settings.manualDeadlineMs });
         } else {
@@ -730,23 +840,32 @@ class Step {
         }
       }
     }
-    return !Object.values(tasks).every((task) => FINISHED.includes(task.status));
+    return counts.complete + counts.skipped < state.tasks[phase].length;
   }
 
   /** The status the request shows for its collections: in error or paused once nothing runs. */
   private syncStatus(phase: Phase): void {
     const state = this.state;
-    const entries = Object.entries(state.tasks[phase]);
-    const running = entries.some(([, task]) => task.status === 'in_processing');
-    const failed = entries.find(([, task]) => task.status === 'error');
-    const waiting = entries.find(([, task]) => task.status === 'awaiting_input' || task.status === 'paused');
+    const counts = state.counts[phase];
+    const running = counts.in_processing > 0;
+    // Where it stopped: the first such collection in the plan (looked for only when it stopped).
+    const first = (matches: (task: Task) => boolean) => {
+      const position = state.tasks[phase].findIndex(matches);
+      return { collection: this.keyAt(position), run: state.tasks[phase][position]!.run };
+    };
     let status: PrivacyRequestStatus = 'in_processing';
     let stoppedAt: { step: Phase; collection: string } | null = null;
-    if (failed && !running) [status, stoppedAt] = ['error', { step: phase, collection: failed[0] }];
-    else if (waiting && !running) [status, stoppedAt] = ['paused', { step: phase, collection: waiting[0] }];
+    let failed: { collection: string; run: number } | undefined;
+    if (counts.error > 0 && !running) {
+      failed = first((task) => task.status === 'error');
+      [status, stoppedAt] = ['error', { step: phase, collection: failed.collection }];
+    } else if (counts.awaiting_input + counts.paused > 0 && !running) {
+      [status, stoppedAt] = ['paused', { step: phase, collection: first((task) => task.status === 'awaiting_input' || task.status === 'paused').collection }];
+    }
     if (status === state.status && stoppedAt?.collection === state.stoppedAt?.collection) return;
-    const audit: AuditEntry | undefined =
-      status === 'error' ? { eventKey: `error:${phase}:${failed![0]}:${failed![1].run}`, action: 'error', userId: 'system', message: `Collection ${failed![0]} failed during ${phase}` } : undefined;
+    const audit: AuditEntry | undefined = failed
+      ? { eventKey: `error:${phase}:${failed.collection}:${failed.run}`, action: 'error', userId: 'system', message: `Collection ${failed.collection} failed during ${phase}` }
+      : undefined;
     this.transition({ status, stoppedAt }, audit);
   }
 
@@ -794,9 +913,9 @@ class Step {
     for (const ack of Object.keys(state.pendingEffects)) this.resolved.push(Number(ack));
     state.pendingEffects = {};
     for (const phase of ['access', 'erasure'] as const) {
-      for (const [collection, task] of Object.entries(state.tasks[phase])) {
-        if (task.status === 'awaiting_input') this.commands.push({ type: 'cancelTimer', timer: manualTimer(phase, collection, task.run) });
-      }
+      state.tasks[phase].forEach((task, position) => {
+        if (task.status === 'awaiting_input') this.commands.push({ type: 'cancelTimer', timer: manualTimer(phase, this.keyAt(position), task.run) });
+      });
     }
     this.commands.push({ type: 'finish', outcome });
   }
