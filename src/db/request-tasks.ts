@@ -82,7 +82,8 @@ export async function recordTaskChange(sql: Sql | TransactionSql, change: TaskCh
   const keepSkipped = change.skippedReason === undefined;
   await sql`
     update request_task set
-      status = ${change.status},
+      -- The collection step may have started already (it marks itself in processing): not back to pending.
+      status = case when run = ${change.run} and status = 'in_processing' and ${change.status} = 'pending' then status else ${change.status} end,
       earlier_attempts = case when run < ${change.run} then earlier_attempts + attempts else earlier_attempts end,
       attempts = case when run < ${change.run} then 0 else attempts end,
       run = greatest(run, ${change.run}),
@@ -99,9 +100,9 @@ export async function recordTaskChange(sql: Sql | TransactionSql, change: TaskCh
 }
 
 /**
- * An attempt of a collection step starts: the count the task view shows. The step may start
- * before the workflow's own write of the task arrives (they run side by side): then it makes the
- * row, and the workflow's writes complete it.
+ * An attempt of a collection step starts: its task is in processing, and the count of attempts
+ * the task view shows grows. The step may start before the workflow's own write of the tasks
+ * arrives (they run side by side): then it makes the row, and the workflow's writes complete it.
  */
 export async function recordTaskAttempt(
   sql: Sql | TransactionSql,
@@ -113,6 +114,11 @@ export async function recordTaskAttempt(
     on conflict (privacy_request_id, action_type, collection) do update set
       earlier_attempts = case when request_task.run < excluded.run then request_task.earlier_attempts + request_task.attempts else request_task.earlier_attempts end,
       attempts = case when request_task.run < excluded.run then excluded.attempts when request_task.run = excluded.run then greatest(request_task.attempts, excluded.attempts) else request_task.attempts end,
+      -- A step of this run starts: its task is in processing (unless the workflow recorded more since).
+      status = case when request_task.run < excluded.run or (request_task.run = excluded.run and request_task.status = 'pending') then 'in_processing' else request_task.status end,
+      started_at = case when request_task.run < excluded.run or request_task.started_at is null then excluded.started_at else request_task.started_at end,
+      finished_at = case when request_task.run < excluded.run then null else request_task.finished_at end,
+      updated_at = case when request_task.run < excluded.run or request_task.status = 'pending' then excluded.started_at else request_task.updated_at end,
       run = greatest(request_task.run, excluded.run)`;
 }
 

@@ -832,10 +832,11 @@ class Step {
         if (state.tasks[phase][position]!.status !== 'pending') continue;
         const collection = plan.collections[position]!;
         const task = this.setStatus(phase, position, 'in_processing');
-        this.recordTask(phase, position, {});
         if (collection.manual) {
+          this.recordTask(phase, position, {});
           this.commands.push({ type: 'openManualStep', phase, collection: collection.key, run: task.run, deadlineMs: plan.settings.manualDeadlineMs });
         } else {
+          // The collection step marks its own task in processing as it starts (one write fewer per collection).
           this.commands.push({ type: 'runCollection', phase, collection: collection.key, run: task.run });
         }
       }
