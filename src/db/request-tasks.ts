@@ -122,6 +122,17 @@ export async function recordTaskAttempt(
       run = greatest(request_task.run, excluded.run)`;
 }
 
+/** A collection step finished its run: written by the step itself, in its own transaction. */
+export async function recordTaskFinished(
+  sql: Sql | TransactionSql,
+  task: { privacyRequestId: string; phase: Phase; collection: string; run: number; status: 'complete' | 'skipped'; rowCount: number; skippedReason: string | null },
+): Promise<void> {
+  await sql`
+    update request_task set status = ${task.status}, row_count = ${task.rowCount}, skipped_reason = ${task.skippedReason},
+      finished_at = now(), updated_at = now()
+    where privacy_request_id = ${task.privacyRequestId} and action_type = ${task.phase} and collection = ${task.collection} and run = ${task.run}`;
+}
+
 export async function listRequestTasks(sql: Sql, privacyRequestId: string): Promise<RequestTaskRow[]> {
   return sql<RequestTaskRow[]>`
     select * from request_task where privacy_request_id = ${privacyRequestId}

@@ -681,7 +681,7 @@ class Step {
     if (position === undefined || this.state.plan!.collections[position]!.manual) return;
     this.setStatus(event.phase, position, event.skipped ? 'skipped' : 'complete');
     if (event.warning) this.warn(event.phase, event.collection, event.warning);
-    this.recordTask(event.phase, position, { rowCount: event.rowCount, skippedReason: event.skipped });
+    // The collection step wrote its task's completion itself, with its rows, in its own transaction.
   }
 
   /** A collection skipped while the person's data is (or may be) still there: no answer in time, or erasure that could not address it. */

@@ -12,7 +12,7 @@ import { completeManualTask } from '../db/manual-tasks.js';
 import type { CollectionKey } from '../domain/graph.js';
 import { fieldsAffected } from '../domain/policies.js';
 import { eventKey } from '../domain/lifecycle.js';
-import { recordTaskAttempt } from '../db/request-tasks.js';
+import { recordTaskAttempt, recordTaskFinished } from '../db/request-tasks.js';
 import type { ExecutionContext } from './context.js';
 import { lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
@@ -38,11 +38,16 @@ export function logEntry(step: PlannedStep, privacyRequestId: string, actionType
 /** Logs the start of a step (and, on later attempts, that it is retrying). Idempotent. */
 export async function logStart(context: ExecutionContext, step: PlannedStep, { privacyRequestId, collection, run, attempt }: CollectionStep, actionType: 'access' | 'erasure'): Promise<void> {
   const entry = logEntry(step, privacyRequestId, actionType);
-  await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null });
-  if (attempt > 1) {
-    await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null });
-  }
-  await recordTaskAttempt(context.sql, { privacyRequestId, phase: actionType, collection, connectionKey: step.node.connectionKey, run, attempt });
+  // Side by side: the log rows and the task's attempt are independent writes.
+  await Promise.all([
+    (async () => {
+      await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null });
+      if (attempt > 1) {
+        await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null });
+      }
+    })(),
+    recordTaskAttempt(context.sql, { privacyRequestId, phase: actionType, collection, connectionKey: step.node.connectionKey, run, attempt }),
+  ]);
 }
 
 /** Stores the rows and the completion of an access step in one transaction, once. */
@@ -62,6 +67,7 @@ async function completeAccess(context: ExecutionContext, step: PlannedStep, priv
       fields_affected: fieldsAffected(step.snapshot.policy, 'access', step.dataset, step.definition),
       row_count: rows.length,
     });
+    await recordTaskFinished(tx, { privacyRequestId, phase: 'access', collection, run, status: 'complete', rowCount: rows.length, skippedReason: null });
     return { rowCount: rows.length };
   });
 }

@@ -6,6 +6,7 @@
 import { countAccessResults, readAccessResults, type Row } from '../db/access-results.js';
 import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
 import { maskingSecret, recordErasurePreview } from '../db/privacy-requests.js';
+import { recordTaskFinished } from '../db/request-tasks.js';
 import { erasurePlan, type ErasurePlan } from '../domain/erasure.js';
 import { splitCollectionKey } from '../domain/graph.js';
 import { maskValue, MaskingError } from '../domain/masking.js';
@@ -58,11 +59,14 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   const plan = planFor(step);
   if (done) {
     const skipped = done.status === 'skipped' ? done.message : null;
+    // An attempt that died between its log row and its task row: finish the task row too.
+    await recordTaskFinished(context.sql, { privacyRequestId, phase: 'erasure', collection, run, status: skipped ? 'skipped' : 'complete', rowCount: done.row_count ?? 0, skippedReason: skipped });
     return { rowCount: done.row_count ?? 0, skipped, warning: skipped && (await leavesDataInPlace(context, privacyRequestId, step, plan)) ? skipped : null };
   }
   const entry = logEntry(step, privacyRequestId, 'erasure');
   if (plan.action === 'skip') {
     await recordExecutionLog(context.sql, { ...entry, event_key: skippedKey, status: 'skipped', message: plan.reason, fields_affected: plan.affected, row_count: 0 });
+    await recordTaskFinished(context.sql, { privacyRequestId, phase: 'erasure', collection, run, status: 'skipped', rowCount: 0, skippedReason: plan.reason });
     return { rowCount: 0, skipped: plan.reason, warning: (await leavesDataInPlace(context, privacyRequestId, step, plan)) ? plan.reason : null };
   }
 
@@ -86,6 +90,7 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
     fields_affected: plan.affected,
     row_count: changed,
   });
+  await recordTaskFinished(context.sql, { privacyRequestId, phase: 'erasure', collection, run, status: 'complete', rowCount: changed, skippedReason: null });
   return { rowCount: changed, skipped: null, warning: null };
 }
 
