@@ -170,11 +170,7 @@ export function policyRoutes(deps: ApiDeps) {
     .openapi(deletePolicyRoute, async (c) => {
       const { policy_key: key } = c.req.valid('param');
       const actor = principal(c).actor;
-      const deleted = await deps.sql.begin(async (tx) => {
-        if (!(await deletePolicy(tx, key))) return false;
-        await recordConfigurationChange(tx, { resource: 'policy', key, change: 'deleted', actor });
-        return true;
-      });
+      const deleted = await deleteRecorded(deps, { resource: 'policy', key, actor }, (tx) => deletePolicy(tx, key));
       if (!deleted) return c.json(noPolicy(key), 404);
       deps.logger?.info('Policy deleted', { policy_key: key });
       return c.body(null, 204);

@@ -90,7 +90,6 @@ export const listChildrenRoute = <const Path extends string, Params extends ZodO
     }),
   );
 
-
 /** Deletes in one transaction with its configuration change row; false when there was nothing to delete. */
 export function deleteRecorded(deps: Pick<ApiDeps, 'sql'>, change: { resource: ConfigurationResource; key: string; actor: string }, remove: (tx: TransactionSql) => Promise<boolean>): Promise<boolean> {
   return deps.sql.begin(async (tx) => {
