@@ -14,7 +14,6 @@ import { planPrivacyRequest } from '../src/execution/plan.js';
 import type { PlannedRequest as LifecyclePlan } from '../src/domain/lifecycle.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
 import { recordBookkeeping } from '../src/execution/bookkeeping.js';
-import { refreshRequestTasks } from '../src/db/request-tasks.js';
 import type { PackageStorage } from '../src/storage/index.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
 
@@ -67,11 +66,7 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
 
     // Used by the legacy workflow only (workflows/legacy/): its transitions also refresh the
     // request's task rows from its execution log, which it does not write itself.
-    recordTransition: (input: Parameters<typeof recordTransition>[1]) =>
-      step(async () => {
-        await recordTransition(context, input);
-        await refreshRequestTasks(context.sql, input.privacyRequestId);
-      }),
+    recordTransition: (input: Parameters<typeof recordTransition>[1]) => step(() => recordTransition(context, input, { refreshTasks: true })),
     recordAudit: (input: Parameters<typeof recordAudit>[1]) => step(() => recordAudit(context, input)),
     recordCollectionEvent: (input: Parameters<typeof recordCollectionEvent>[1]) => step(() => recordCollectionEvent(context, input)),
 

@@ -6,6 +6,7 @@ import { recordAuditLog } from '../db/audit-log.js';
 import type { AuditEntry } from '../domain/lifecycle.js';
 import { isErrorCategory } from '../domain/errors.js';
 import { recordExecutionLog } from '../db/execution-log.js';
+import { refreshRequestTasks } from '../db/request-tasks.js';
 import type { ExecutionLogStatus } from '../domain/lifecycle.js';
 import { recordStatus } from '../db/privacy-requests.js';
 import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
@@ -28,9 +29,14 @@ export interface Transition {
   audit?: AuditEntry;
 }
 
-export async function recordTransition(context: ExecutionContext, transition: Transition): Promise<void> {
+/**
+ * `refreshTasks`: also derive the request's task rows from its log, in the same transaction (for
+ * the legacy workflow, which does not write them: whoever sees its new status sees its tasks).
+ */
+export async function recordTransition(context: ExecutionContext, transition: Transition, options: { refreshTasks?: boolean } = {}): Promise<void> {
   const at = new Date(transition.at);
   await context.sql.begin(async (tx) => {
+    if (options.refreshTasks) await refreshRequestTasks(tx, transition.privacyRequestId);
     await recordStatus(tx, transition.privacyRequestId, {
       status: transition.status,
       at,
