@@ -8,26 +8,20 @@ import { isErrorCategory } from '../domain/errors.js';
 import { recordExecutionLog } from '../db/execution-log.js';
 import { refreshRequestTasks } from '../db/request-tasks.js';
 import type { ExecutionLogStatus } from '../domain/lifecycle.js';
-import { recordStatus } from '../db/privacy-requests.js';
+import { recordStatus, type StatusChange } from '../db/privacy-requests.js';
 import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
 import type { ActionType } from '../domain/policies.js';
-import type { PrivacyRequestStatus } from '../domain/privacy-requests.js';
 import type { Sql, TransactionSql } from '../db/client.js';
 import type { ExecutionContext } from './context.js';
 
 export type { AuditEntry };
 
-export interface Transition {
+/** A status change as the workflow asks for it: workflow time as an ISO string, with its audit row. */
+export type Transition = Omit<StatusChange, 'at'> & {
   privacyRequestId: string;
-  status: PrivacyRequestStatus;
-  /** Workflow time of the transition, as an ISO string. */
   at: string;
-  stoppedAt?: { step: ActionType; collection: string } | null;
-  reviewedBy?: string | null;
-  denialReason?: string | null;
-  warnings?: { phase: ActionType; collection: string; reason: string }[] | undefined;
   audit?: AuditEntry;
-}
+};
 
 /**
  * `refreshTasks`: also derive the request's task rows from its log, in the same transaction (for
