@@ -14,8 +14,13 @@ import { planPrivacyRequest } from '../src/execution/plan.js';
 import type { PlannedRequest as LifecyclePlan } from '../src/domain/lifecycle.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
 import { recordBookkeeping } from '../src/execution/bookkeeping.js';
+import { MessageRefused, sendMessage } from '../src/execution/messages.js';
+import { issueVerificationCode, messageDataSubject } from '../src/execution/notices.js';
+import { SmtpError } from '../src/messages/smtp.js';
 import type { PackageStorage } from '../src/storage/index.js';
+import { deliverWebhook, markWebhookFailed, WebhookAttemptFailed, WebhookRefused, type WebhookSettings } from '../src/execution/webhooks.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
+import { WEBHOOK_FAILURE_TYPES } from '../workflows/webhook-delivery.js';
 
 function toFailure(error: unknown): unknown {
   if (error instanceof ConnectorError) {
@@ -46,8 +51,23 @@ async function step<T>(run: () => Promise<T>): Promise<T> {
 
 const attempt = () => Context.current().info.attempt;
 
-export function createActivities(context: ExecutionContext, settings: ExecutionSettings, packageStorage: PackageStorage) {
+/** A webhook attempt that failed is retried (the status code in the details); a refusal is not. */
+function webhookFailure(error: unknown): unknown {
+  if (error instanceof WebhookRefused) return ApplicationFailure.create({ type: WEBHOOK_FAILURE_TYPES.refused, message: error.message, nonRetryable: true });
+  if (error instanceof WebhookAttemptFailed) return ApplicationFailure.create({ type: WEBHOOK_FAILURE_TYPES.attemptFailed, message: error.message, details: [error.statusCode] });
+  return error;
+}
+
+/** A message the SMTP server refused for good is not retried; one it deferred, or could not take, is. */
+function messageFailure(error: unknown): unknown {
+  if (error instanceof MessageRefused) return ApplicationFailure.create({ type: 'MessageRefused', message: error.message, nonRetryable: true });
+  if (error instanceof SmtpError) return ApplicationFailure.create({ type: 'SmtpError', message: error.message, details: [error.responseCode ?? null] });
+  return error;
+}
+
+export function createActivities(context: ExecutionContext, settings: ExecutionSettings, packageStorage: PackageStorage, webhookSettings: WebhookSettings = { timeoutMs: 10_000 }) {
   const packages = { ...context, storage: packageStorage };
+  const webhooks = { sql: context.sql, encryptionKey: context.encryptionKey, webhooks: webhookSettings };
   return {
     planPrivacyRequest: ({ privacyRequestId }: { privacyRequestId: string }): Promise<LifecyclePlan> =>
       step(async () => ({ ...(await planPrivacyRequest(context, privacyRequestId)), settings })),
@@ -74,6 +94,17 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     recordAccessPackageFailure: (input: Parameters<typeof recordAccessPackageFailure>[1]) => step(() => recordAccessPackageFailure(packages, input)),
     expireAccessPackage: (input: Parameters<typeof expireAccessPackage>[1]) => step(() => expireAccessPackage(packages, input)),
     deleteAccessPackage: (input: Parameters<typeof deleteAccessPackage>[1]) => step(() => deleteAccessPackage(packages, input)),
+
+    /** A message to the data subject, at most once per idempotency key (src/execution/messages.ts). */
+    sendMessage: (input: Parameters<typeof sendMessage>[1]) => step(() => sendMessage(context, input).catch((error: unknown) => Promise.reject(messageFailure(error)))),
+    /** The lifecycle's messages (receipt, extension, denial, completion with the package link). */
+    messageDataSubject: (input: Parameters<typeof messageDataSubject>[1]) => step(() => messageDataSubject(context, input).catch((error: unknown) => Promise.reject(messageFailure(error)))),
+    /** A verification code: its hash stored, the code sent to the person (never in history). */
+    issueVerificationCode: (input: Parameters<typeof issueVerificationCode>[1]) => step(() => issueVerificationCode(context, input).catch((error: unknown) => Promise.reject(messageFailure(error)))),
+
+    /** Webhooks (workflows/webhook-delivery.ts): one signed POST per attempt, and giving a delivery up. */
+    deliverWebhook: (input: Parameters<typeof deliverWebhook>[1]) => step(() => deliverWebhook(webhooks, input).catch((error: unknown) => Promise.reject(webhookFailure(error)))),
+    markWebhookFailed: (input: Parameters<typeof markWebhookFailed>[1]) => step(() => markWebhookFailed(webhooks, input)),
   };
 }
 

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { parseAllowList, type AllowList } from './connectors/allow-list.js';
 import type { StorageSettings } from './storage/index.js';
 import type { ExecutionSettings } from './domain/lifecycle.js';
+import { isTimeZone } from './domain/deadlines.js';
 
 /** Durations are written `500ms`, `30s`, `5m`, `2h` or `14d`; plain numbers are milliseconds. */
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
@@ -108,6 +109,16 @@ const storageLocation = z.string().refine((text) => !text.startsWith('s3:') || /
   message: 'expected a directory, or s3://bucket/prefix with a valid bucket name',
 });
 
+/** An SMTP URL; the message never repeats it, since it may hold a password. */
+const smtpUrl = z.string().refine((text) => /^smtps?:\/\/[^/?#]/.test(text) && URL.canParse(text) && new URL(text).hostname !== '', {
+  message: 'expected a URL such as smtp://user:password@host:587 or smtps://user:password@host:465',
+});
+
+/** `privacy@example.com` or `Name <privacy@example.com>`. */
+const mailbox = z.string().refine((text) => /^([^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(text.trim()), {
+  message: 'expected an address such as privacy@example.com or "Privacy team <privacy@example.com>"',
+});
+
 const environmentSchema = z.object({
   /** The service's own database: privacy requests, logs, configuration. */
   DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow'),
@@ -143,6 +154,33 @@ const environmentSchema = z.object({
   /** How long a manual collection waits for a person, and what then: skip it, or keep waiting. */
   DSRFLOW_MANUAL_DEADLINE: duration('14d'),
   DSRFLOW_MANUAL_DEADLINE_ACTION: z.enum(['skip', 'wait'], { error: 'expected skip or wait' }).default('wait'),
+  /** The IANA time zone in which deadlines count days (a request received at 23:30 in New York is received that day). */
+  DSRFLOW_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine((zone) => isTimeZone(zone), { message: 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York' }),
+  /** Reminders before a request is due: durations, comma-separated. */
+  DSRFLOW_DEADLINE_REMINDERS: z
+    .string()
+    .default('7d,1d')
+    .transform((text, ctx) => {
+      const leads = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => parseDuration(part));
+      if (leads.some((lead) => lead === undefined || lead <= 0) || leads.length > 10) {
+        ctx.addIssue({ code: 'custom', message: `expected up to 10 durations such as 7d,1d, got "${text}"` });
+        return z.NEVER;
+      }
+      return [...new Set(leads as number[])].sort((a, b) => b - a);
+    }),
+  /** Replaces every regulation's period to respond (an internal SLA; tests use seconds). */
+  DSRFLOW_RESPONSE_PERIOD: duration('0'),
+  /** Replaces the length of the one extension, where the regulation allows one. */
+  DSRFLOW_EXTENSION_PERIOD: duration('0'),
+  /** How long a verification code stays valid; the request is denied (insuf_verification) when it expires unverified. */
+  DSRFLOW_VERIFICATION_TTL: duration('24h').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
+  /** Mark a request for the same identity and policy as an open (or recent) one as a duplicate, and do not run it. */
+  DSRFLOW_DUPLICATE_DETECTION: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
+  /** Besides open requests, requests received this long before count as the original (0: open ones only). */
+  DSRFLOW_DUPLICATE_WINDOW: duration('0'),
   /** History events after which a long request continues as new (Temporal's hard limit is 51,200). */
   DSRFLOW_HISTORY_EVENT_LIMIT: integer(10_000, 50, 50_000),
   /** The largest page the listings answer (`size`); the default page size is 50 or this, whichever is smaller. */
@@ -176,6 +214,19 @@ const environmentSchema = z.object({
   DSRFLOW_CONNECTION_ALLOW: allowList.optional(),
   /** How long a connection test waits for the data store; then it answers failed (timeout) and closes its sockets. */
   DSRFLOW_CONNECTION_TEST_TIMEOUT: duration('10s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
+  /** How long one webhook delivery attempt may take (connect, send, answer); then it counts as failed and is retried. */
+  DSRFLOW_WEBHOOK_TIMEOUT: duration('10s').refine((ms) => ms >= 100 && ms <= 300_000, { message: 'expected from 100ms to 5m' }),
+  /** The longest wait between two attempts of a webhook delivery (they back off from 1s, doubling). */
+  DSRFLOW_WEBHOOK_MAX_RETRY_INTERVAL: duration('60s').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
+  /** How long a webhook delivery is retried before it is given up (`failed`). */
+  DSRFLOW_WEBHOOK_RETRY_FOR: duration('3d').refine((ms) => ms >= 1000, { message: 'expected at least 1s' }),
+  /**
+   * The hosts webhooks may be sent to: comma-separated `host[:port]` patterns, `*` a wildcard.
+   * Unset: any http(s) host the worker reaches. A delivery to another host fails without retries.
+   */
+  DSRFLOW_WEBHOOK_ALLOW: allowList.refine((patterns) => patterns.every((pattern) => pattern.database === undefined), {
+    message: 'expected host[:port] patterns (no /database part), such as hooks.example.com:443,*.corp.example',
+  }).optional(),
   /** `npm start` loads the Fides example into this database and registers it as a connection. */
   DSRFLOW_EXAMPLE_DATABASE_URL: postgresUrl('postgres://postgres@127.0.0.1:5432/dsrflow_example'),
   /**
@@ -211,6 +262,16 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{32,200}$/, 'expected 32 to 200 letters, digits, dashes or underscores (for example: openssl rand -hex 32)')
     .optional(),
+  /**
+   * The SMTP server messages to the data subject go through: smtp://user:password@host:587
+   * (STARTTLS when the server offers it) or smtps://…:465 (TLS from the start). Unset: messages
+   * are recorded as skipped, never sent. The password is never logged.
+   */
+  DSRFLOW_SMTP_URL: smtpUrl.optional(),
+  /** The sender of messages to the data subject. */
+  DSRFLOW_MESSAGE_FROM: mailbox.default('dsrflow <privacy@localhost>'),
+  /** How long the SMTP client waits to connect, for the greeting, and for each answer; then it gives up (and retries). */
+  DSRFLOW_SMTP_TIMEOUT: duration('30s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -248,6 +309,8 @@ export interface Config {
   identityTtlMs: number;
   /** How the worker runs requests; handed to each request with its plan, so replays see the same. */
   execution: Required<ExecutionSettings>;
+  /** Duplicate detection at receipt (off by default, as in Fides). */
+  duplicates: { enabled: boolean; windowMs: number };
   maxPageSize: number;
   maintenanceIntervalMs: number;
   /** Undefined when the codec endpoint is off. */
@@ -262,8 +325,34 @@ export interface Config {
     storage: StorageSettings;
     publicUrl: string | undefined;
   };
+  /** Webhook deliveries: the deadline of one attempt, the retry schedule, and the hosts they may reach. */
+  webhooks: {
+    timeoutMs: number;
+    maxRetryIntervalMs: number;
+    retryForMs: number;
+    /** Undefined: any host. */
+    allow: AllowList | undefined;
+  };
+  /** Messages to the data subject (src/messages/). */
+  messaging: {
+    /** Undefined: no SMTP server configured, messages are recorded as skipped. */
+    smtp: SmtpSettings | undefined;
+    from: string;
+  };
   logLevel: Environment['LOG_LEVEL'];
   production: boolean;
+}
+
+/** Where messages go, from DSRFLOW_SMTP_URL; `password` must never reach a log line. */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  /** smtps: TLS from the start; smtp: STARTTLS when the server offers it. */
+  secure: boolean;
+  user: string | undefined;
+  password: string | undefined;
+  /** Connection, greeting and socket timeout: every socket has a deadline. */
+  timeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -328,7 +417,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,
       historyEventLimit: e.DSRFLOW_HISTORY_EVENT_LIMIT,
       accessPackageExpiryMs: e.DSRFLOW_ACCESS_PACKAGE_EXPIRY,
+      webhookRetry: { maxIntervalMs: e.DSRFLOW_WEBHOOK_MAX_RETRY_INTERVAL, retryForMs: e.DSRFLOW_WEBHOOK_RETRY_FOR },
+      deadlines: {
+        timeZone: e.DSRFLOW_TIME_ZONE,
+        reminderLeadsMs: e.DSRFLOW_DEADLINE_REMINDERS,
+        periodOverrideMs: e.DSRFLOW_RESPONSE_PERIOD || null,
+        extensionOverrideMs: e.DSRFLOW_EXTENSION_PERIOD || null,
+      },
+      verificationTtlMs: e.DSRFLOW_VERIFICATION_TTL,
     },
+    duplicates: { enabled: e.DSRFLOW_DUPLICATE_DETECTION === 'true', windowMs: e.DSRFLOW_DUPLICATE_WINDOW },
     maxPageSize: e.DSRFLOW_MAX_PAGE_SIZE,
     maintenanceIntervalMs: e.DSRFLOW_MAINTENANCE_INTERVAL,
     codecEndpoint:
@@ -341,6 +439,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
     connections: { allow: e.DSRFLOW_CONNECTION_ALLOW, testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT },
     accessPackages: { storage, publicUrl },
+    webhooks: {
+      timeoutMs: e.DSRFLOW_WEBHOOK_TIMEOUT,
+      maxRetryIntervalMs: e.DSRFLOW_WEBHOOK_MAX_RETRY_INTERVAL,
+      retryForMs: e.DSRFLOW_WEBHOOK_RETRY_FOR,
+      allow: e.DSRFLOW_WEBHOOK_ALLOW,
+    },
+    messaging: { smtp: smtpSettings(e), from: e.DSRFLOW_MESSAGE_FROM.trim() },
     logLevel: e.LOG_LEVEL,
     production,
   };
@@ -383,6 +488,21 @@ function storageSettings(e: Environment): StorageSettings {
     }
   }
   return { kind: 'local', directory: location ?? join(e.DSRFLOW_DATA_DIR, 'access-packages') };
+}
+
+/** The SMTP server from DSRFLOW_SMTP_URL (user and password percent-decoded). */
+function smtpSettings(e: Environment): SmtpSettings | undefined {
+  if (!e.DSRFLOW_SMTP_URL) return undefined;
+  const url = new URL(e.DSRFLOW_SMTP_URL);
+  const secure = url.protocol === 'smtps:';
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : secure ? 465 : 587,
+    secure,
+    user: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    timeoutMs: e.DSRFLOW_SMTP_TIMEOUT,
+  };
 }
 
 /** The address clients use: the configured cluster, or the local dev server. */

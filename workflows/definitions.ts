@@ -53,6 +53,8 @@ export const SEARCH_ATTRIBUTES = {
   status: defineSearchAttributeKey('DsrStatus', SearchAttributeType.KEYWORD),
   policyKey: defineSearchAttributeKey('DsrPolicyKey', SearchAttributeType.KEYWORD),
   actionTypes: defineSearchAttributeKey('DsrActionTypes', SearchAttributeType.KEYWORD_LIST),
+  /** When the request is due (the extended date once extended): `DsrDueAt < now` finds overdue work. */
+  dueAt: defineSearchAttributeKey('DsrDueAt', SearchAttributeType.DATETIME),
 } as const;
 
 export { DEFAULT_ACCESS_PACKAGE_EXPIRY_MS, eventKey, type ExecutionSettings } from '../src/domain/lifecycle.js';

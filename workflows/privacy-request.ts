@@ -15,10 +15,13 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -28,6 +31,7 @@ import { initialState, isQuiet, step, type ExecutionSettings, type LifecycleComm
 import type { BookkeepingEntry } from '../src/execution/bookkeeping.js';
 import { writeAccessPackage } from './access-package.js';
 import { describeFailure } from './activity-failures.js';
+import { webhookDelivery, webhookDeliveryWorkflowId } from './webhook-delivery.js';
 import { FAILURE_TYPES, SEARCH_ATTRIBUTES, signals, updates, type ActionResult, type PrivacyRequestInput, type PrivacyRequestOutcome } from './definitions.js';
 
 /** Bookkeeping writes to Postgres: retried until the database answers. */
@@ -43,6 +47,16 @@ const records = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * Messages to the data subject: retried for a while (an SMTP server that is down for an hour
+ * still gets the message); a permanent refusal (5xx) is not retried. Never fails the request.
+ */
+const messaging = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 30 },
 });
 
 /** The plan step: bounded, because a request whose row never committed must not wait forever. */
@@ -74,6 +88,38 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   /** Per accepted action: how much bookkeeping must be written before its caller hears back. */
   const settled = new Map<number, number>();
   let outcome: PrivacyRequestOutcome['status'] | undefined;
+  /** Work nobody waits for (messages, webhook deliveries starting): finished before the run ends or hands over. */
+  let sideEffects = 0;
+  // Requests that started before notices existed replay without them (docs/decisions.md).
+  const notices = patched('deadlines-notices');
+  let dueAtShown: string | null = null;
+  const showDueAt = (dueAt: string | null | undefined) => {
+    if (!notices || !dueAt || dueAt === dueAtShown) return;
+    dueAtShown = dueAt;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.dueAt, value: new Date(dueAt) }]);
+  };
+  const alongside = (work: () => Promise<unknown>, what: string) => {
+    sideEffects += 1;
+    void work()
+      .catch((error: unknown) => log.warn(`${what} failed`, { privacyRequestId, message: describeFailure(error).message }))
+      .finally(() => (sideEffects -= 1));
+  };
+  const startDeliveries = (deliveryIds: string[]) => {
+    if (!notices) return;
+    const retry = state.plan?.settings.webhookRetry;
+    for (const deliveryId of deliveryIds) {
+      alongside(
+        () =>
+          startChild(webhookDelivery, {
+            workflowId: webhookDeliveryWorkflowId(deliveryId),
+            args: [{ deliveryId, ...(retry ? { maxRetryIntervalMs: retry.maxIntervalMs, retryForMs: retry.retryForMs } : {}) }],
+            // The delivery outlives the request: a receiver that is down still gets the request's last events.
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+          }),
+        'Starting a webhook delivery',
+      );
+    }
+  };
   let handingOver = false;
   const historyIsLong = () =>
     !state.draining && state.stage !== 'finished' && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (state.plan?.settings.historyEventLimit ?? 10_000));
@@ -110,15 +156,30 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       case 'recordTasks':
       case 'recordCollectionError':
       case 'manualDeadlinePassed':
+      case 'notify':
         pending.push(command);
         queued += 1;
         if (command.type === 'record' && command.transition) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: command.transition.status }]);
+        if (command.type === 'notify') {
+          log.info(`Privacy request ${command.event.replace('_', ' ')}`, { privacyRequestId, event: command.event, status: command.data.status, dueAt: command.data.due_at });
+          showDueAt(command.data.due_at as string | null);
+        }
         return;
+      case 'sendMessage':
+        if (!notices) return;
+        return alongside(
+          () => messaging.messageDataSubject({ privacyRequestId, type: command.message, idempotencyKey: `${privacyRequestId}:${command.key}`, variables: command.variables }),
+          `Message ${command.message}`,
+        );
+      case 'issueVerificationCode':
+        if (!notices) return;
+        return alongside(() => messaging.issueVerificationCode({ privacyRequestId, issue: command.issue, expiresAt: command.expiresAt }), 'Issuing a verification code');
       case 'searchAttributes':
         upsertSearchAttributes([
           { key: SEARCH_ATTRIBUTES.policyKey, value: command.policyKey },
           { key: SEARCH_ATTRIBUTES.actionTypes, value: command.actionTypes },
         ]);
+        showDueAt(command.dueAt);
         return;
       case 'plan':
         return run(() =>
@@ -201,16 +262,17 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   }
 
   // ---- The main loop: write the bookkeeping, watch the history, finish or hand over -------------
-  const readyToHandOver = () => state.draining && outcome === undefined && isQuiet(state) && inFlight === 0 && pending.length === 0;
+  const readyToHandOver = () => state.draining && outcome === undefined && isQuiet(state) && inFlight === 0 && sideEffects === 0 && pending.length === 0;
 
   for (;;) {
     await condition(() => pending.length > 0 || outcome !== undefined || historyIsLong() || readyToHandOver());
     if (pending.length > 0) {
       const entries = pending.splice(0);
-      await records.recordBookkeeping({ privacyRequestId, entries });
+      const written = await records.recordBookkeeping({ privacyRequestId, entries });
       recorded += entries.length;
+      startDeliveries(written?.deliveries ?? []);
     } else if (outcome !== undefined) {
-      await condition(() => allHandlersFinished() || pending.length > 0);
+      await condition(() => (allHandlersFinished() && sideEffects === 0) || pending.length > 0);
       if (pending.length === 0) return { status: outcome };
     } else if (historyIsLong()) {
       dispatch({ type: 'historyLimitReached', at: now() });

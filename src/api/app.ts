@@ -17,12 +17,15 @@ import { connectionRoutes } from './connections.js';
 import { datasetRoutes } from './datasets.js';
 import { docsRoutes } from './docs.js';
 import { errorBody } from './errors.js';
+import { messageTemplateRoutes } from './message-templates.js';
 import { oauthRoutes } from './oauth.js';
 import { policyRoutes } from './policies.js';
 import { privacyRequestRoutes } from './privacy-requests.js';
 import { reportingRoutes } from './reporting.js';
 import { newRouter, type ApiDeps } from './types.js';
 import { userRoutes } from './users.js';
+import { verificationRoutes } from './verification.js';
+import { webhookRoutes } from './webhooks.js';
 
 export type { ApiDeps };
 
@@ -34,6 +37,8 @@ export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal'
     auth: config.auth,
     http: { maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.http.corsOrigins, allowedHosts: config.http.allowedHosts },
     identityTtlMs: config.identityTtlMs,
+    deadlines: config.execution.deadlines,
+    duplicates: config.duplicates,
     maxPageSize: config.maxPageSize,
     connections: config.connections,
     accessPackages: { storage: createStorage(config.accessPackages.storage), publicUrl: config.accessPackages.publicUrl },
@@ -110,11 +115,14 @@ export function createApp(deps: ApiDeps) {
   app.route('/api/v1', oauthRoutes({ sql: deps.sql, logger: deps.logger, auth: deps.auth }));
   app.route('/api/v1', userRoutes({ sql: deps.sql, logger: deps.logger, auth: deps.auth }));
   app.route('/api/v1', privacyRequestRoutes(deps));
+  app.route('/api/v1', verificationRoutes(deps));
   app.route('/api/v1', reportingRoutes(deps));
   app.route('/api/v1', connectionRoutes(deps));
   app.route('/api/v1', datasetRoutes(deps));
   app.route('/api/v1', policyRoutes(deps));
   app.route('/api/v1', accessPackageRoutes(deps));
+  app.route('/api/v1', messageTemplateRoutes(deps));
+  app.route('/api/v1', webhookRoutes(deps));
   app.route('/docs', docsRoutes());
   if (deps.codec) app.route('/codec', codecRoutes({ encryptionKey: deps.encryptionKey, ...deps.codec }));
 

@@ -16,6 +16,7 @@ import { postgresSecretsSchema } from '../connectors/postgres.js';
 import { CONNECTION_TYPES } from '../domain/connections.js';
 import { collectionSchema, datasetSchema, fidesKey, fieldSchema, maskingStrategySchema } from '../domain/datasets.js';
 import { ACTION_TYPES, dataCategory } from '../domain/policies.js';
+import { REGULATIONS, regulationSchema } from '../domain/deadlines.js';
 
 export const MAX_CONFIGURATION_ITEMS_PER_CALL = 50;
 
@@ -222,6 +223,12 @@ export const PolicyUpsertSchema = z
       .boolean()
       .optional()
       .meta({ description: 'Erasure waits for confirmation of what it would change. Left as it is when omitted (false for a new policy)' }),
+    regulation: regulationSchema.optional().meta({ description: 'The regime requests under this policy follow unless they name their own: its period to respond and its one extension. Left as it is when omitted (gdpr for a new policy)' }),
+    custom_days: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(366, 'must be at most 366').nullable().optional().meta({ description: 'Days to respond under the `custom` regulation' }),
+    requires_identity_verification: z.boolean().optional().meta({ description: 'Requests start `identity_unverified`; a 6-digit code goes to the email identity. Left as it is when omitted (false for a new policy)' }),
+  })
+  .superRefine((policy, ctx) => {
+    if (policy.regulation === 'custom' && !policy.custom_days) ctx.addIssue({ code: 'custom', path: ['custom_days'], message: 'required when regulation is custom' });
   })
   .meta({ id: 'PolicyUpsert', example: { key: 'default_access_policy', name: 'Default access policy' } });
 
@@ -253,6 +260,9 @@ export const PolicySchema = z
     name: z.string(),
     requires_approval: z.boolean(),
     requires_erasure_confirmation: z.boolean(),
+    regulation: z.enum(REGULATIONS),
+    custom_days: z.number().nullable(),
+    requires_identity_verification: z.boolean(),
     rules: z.array(RuleSchema),
   })
   .meta({ id: 'Policy' });

@@ -60,6 +60,9 @@ export const toPolicyResponse = (policy: Policy): z.infer<typeof PolicySchema> =
   name: policy.name,
   requires_approval: policy.requires_approval,
   requires_erasure_confirmation: policy.requires_erasure_confirmation,
+  regulation: policy.regulation ?? 'gdpr',
+  custom_days: policy.custom_days ?? null,
+  requires_identity_verification: policy.requires_identity_verification ?? false,
   rules: policy.rules.map(toRule),
 });
 

@@ -1,10 +1,10 @@
 /** `/api/v1/privacy-request`: submit requests and act on them (listing and logs: reporting.ts). */
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ZodType } from 'zod';
 import type { ActionName, ActionPayload } from '../domain/actions.js';
 import { performAction } from '../service/actions.js';
-import { loadPolicies, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
+import { loadPolicies, submissionProblem, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
 import { principal, secured } from './auth.js';
 import { errorBody, respondValidationError } from './errors.js';
 import {
@@ -14,6 +14,9 @@ import {
   ConfirmErasureSchema,
   DenySchema,
   ErasureConfirmSchema,
+  ExtendSchema,
+  LegalHoldSchema,
+  LiftLegalHoldSchema,
   ManualInputSchema,
   RetrySchema,
   BulkCreateResponseSchema,
@@ -23,7 +26,7 @@ import {
   PrivacyRequestIdParam,
   PrivacyRequestSchema,
 } from './schemas.js';
-import { newRouter } from './types.js';
+import { newRouter, type ApiEnv } from './types.js';
 
 const createPrivacyRequests = secured('privacy-request:create', createRoute({
   method: 'post',
@@ -100,14 +103,53 @@ const erasureConfirmRoute = singleRoute(
   true,
 );
 
-export function privacyRequestRoutes(deps: SubmitDeps) {
+const lifecycleRoute = <S extends ZodType>(method: 'post' | 'delete', path: string, schema: S, summary: string, description: string, required: boolean) =>
+  secured('privacy-request:review', createRoute({
+    method,
+    path: `/privacy-request/{privacy_request_id}/${path}`,
+    tags: ['Privacy requests'],
+    summary,
+    description,
+    request: { params: PrivacyRequestIdParam, body: { required, content: { 'application/json': { schema } } } },
+    responses: {
+      200: { description: 'Accepted; the request as it stands once the action took effect', content: { 'application/json': { schema: PrivacyRequestSchema } } },
+      404: notFound,
+      409: conflict,
+      ...errorResponses,
+    },
+  }));
+
+const extendRoute = lifecycleRoute(
+  'post',
+  'extend',
+  ExtendSchema,
+  'Extend the due date once',
+  'The one extension the regulation allows (GDPR: two more months; CCPA and US state laws: 45 more days; LGPD: none), before the first due date passes, with a reason the data subject is told. ' +
+    'The reminders and the overdue notice move with it. Refused (409, nothing changed) after the due date, a second time, or where the law allows none. Also the Temporal signal `extend`.',
+  true,
+);
+const placeLegalHoldRoute = lifecycleRoute(
+  'post',
+  'legal_hold',
+  LegalHoldSchema,
+  'Place a legal hold',
+  'Erasure starts nothing while the hold is on (what runs finishes; access goes on); the request shows `paused` once erasure has nothing running. Also the Temporal signal `placeLegalHold`.',
+  true,
+);
+const liftLegalHoldRoute = lifecycleRoute('delete', 'legal_hold', LiftLegalHoldSchema, 'Lift a legal hold', 'Erasure goes on where it stopped. Also the Temporal signal `liftLegalHold`.', false);
+
+/** Typed as a plain router: the chain's route types are more than app.ts needs (and than tsc can hold). */
+export function privacyRequestRoutes(deps: SubmitDeps): OpenAPIHono<ApiEnv> {
   const router = newRouter()
     .openapi(createPrivacyRequests, async (c) => {
       const submissions = c.req.valid('json');
       const policies = await loadPolicies(deps.sql, submissions.map((submission) => submission.policy_key));
-      const unknown = submissions.flatMap((submission, index) =>
-        policies.has(submission.policy_key) ? [] : [{ loc: ['body', index, 'policy_key'], msg: `no policy with key ${submission.policy_key}`, type: 'unknown_policy' }],
-      );
+      const unknown = submissions.flatMap((submission, index) => {
+        const policy = policies.get(submission.policy_key);
+        if (!policy) return [{ loc: ['body', index, 'policy_key'], msg: `no policy with key ${submission.policy_key}`, type: 'unknown_policy' }];
+        const problem = submissionProblem(submission, policy);
+        return problem ? [{ loc: ['body', index, ...problem.field.split('.')], msg: problem.message, type: 'invalid' }] : [];
+      });
       if (unknown.length) return respondValidationError(c, unknown);
       const result = await submitPrivacyRequests(deps, submissions, policies, principal(c).actor);
       return c.json({ succeeded: result.succeeded.map(toPrivacyRequestResponse), failed: result.failed }, 200);
@@ -128,7 +170,10 @@ export function privacyRequestRoutes(deps: SubmitDeps) {
     .openapi(retryRoute, async (c) => single(c, 'retry', { ...(c.req.valid('json') ?? {}), user_id: principal(c).actor }))
     .openapi(confirmErasureRoute, async (c) => single(c, 'confirmErasure', { ...(c.req.valid('json') ?? {}), user_id: principal(c).actor }))
     .openapi(manualInputRoute, async (c) => single(c, 'manualInput', { ...c.req.valid('json'), user_id: principal(c).actor }))
-    .openapi(erasureConfirmRoute, async (c) => single(c, 'erasureConfirm', { ...c.req.valid('json'), user_id: principal(c).actor }));
+    .openapi(erasureConfirmRoute, async (c) => single(c, 'erasureConfirm', { ...c.req.valid('json'), user_id: principal(c).actor }))
+    .openapi(extendRoute, async (c) => single(c, 'extend', { ...c.req.valid('json'), user_id: principal(c).actor }))
+    .openapi(placeLegalHoldRoute, async (c) => single(c, 'placeLegalHold', { ...c.req.valid('json'), user_id: principal(c).actor }))
+    .openapi(liftLegalHoldRoute, async (c) => single(c, 'liftLegalHold', { ...(c.req.valid('json') ?? {}), user_id: principal(c).actor }));
   return router;
 
   async function bulk<A extends 'approve' | 'deny' | 'cancel'>(ids: string[], action: A, payload: ActionPayload<A>) {

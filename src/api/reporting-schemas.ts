@@ -159,3 +159,69 @@ export const TaskViewSchema = z
     items: z.array(TaskSchema).meta({ description: 'Per phase (access, then erasure when the policy erases), every collection of the plan' }),
   })
   .meta({ id: 'TaskView' });
+
+// ---- Compliance metrics --------------------------------------------------------------------
+
+export const metricsQuery = z.object({
+  year: z
+    .string()
+    .transform((text, ctx) => {
+      const year = /^\d{4}$/.test(text) ? Number(text) : Number.NaN;
+      if (!(year >= 2000 && year <= 2100)) {
+        ctx.addIssue({ code: 'custom', message: `expected a year, an integer from 2000 to 2100, got "${text}"` });
+        return z.NEVER;
+      }
+      return year;
+    })
+    .meta({ type: 'integer', minimum: 2000, maximum: 2100, example: 2026, description: 'The year of receipt: requests created from Jan 1 (UTC) until Jan 1 of the next year' }),
+  format: z.enum(['json', 'csv']).default('json').meta({ description: 'csv: one record per regulation (or `all`) and request type, with the same columns' }),
+});
+
+const days = (description: string) => z.number().nullable().meta({ description, example: 12.5 });
+
+export const MetricCountsSchema = z
+  .object({
+    received: z.number().int().meta({ description: 'Requests received in the year, duplicates excepted' }),
+    duplicates: z.number().int().meta({ description: 'Requests recognised as duplicates of another (never run; not in `received`)' }),
+    complied_in_whole: z.number().int().meta({ description: 'Complete, without warnings' }),
+    complied_in_part: z.number().int().meta({ description: 'Complete with warnings: some collection could not be addressed' }),
+    denied: z.number().int(),
+    denied_by_reason: z
+      .record(z.string(), z.number().int())
+      .meta({ description: 'Denied requests per denial reason code; denials without a code are only in `denied`', example: { insuf_verification: 2 } }),
+    canceled: z.number().int(),
+    open: z.number().int().meta({ description: 'Not in a final status yet (neither complete, denied, canceled nor duplicate)' }),
+    overdue_open: z.number().int().meta({ description: 'Open, and past their due date (the extended one if extended) at `as_of`' }),
+    completed_late: z.number().int().meta({ description: 'Complete after their due date (the extended one if extended)' }),
+    median_days_to_respond: days('Over complete and denied requests: days from receipt to completion or denial, rounded to 1 place; null when none'),
+    mean_days_to_respond: days('The mean of the same days, rounded to 1 place; null when none'),
+  })
+  .meta({ id: 'MetricCounts' });
+
+const MetricsByTypeSchema = z
+  .object({
+    access: MetricCountsSchema,
+    erasure: MetricCountsSchema,
+  })
+  .meta({ id: 'MetricsByType', description: 'access: requests to know; erasure: requests to delete' });
+
+export const ComplianceMetricsSchema = z
+  .object({
+    year: z.number().int(),
+    from: z.string().meta({ format: 'date-time', description: 'Start of the period of receipt (inclusive)' }),
+    to: z.string().meta({ format: 'date-time', description: 'End of the period of receipt (exclusive)' }),
+    as_of: z.string().meta({ format: 'date-time', description: 'When open and overdue requests were counted' }),
+    access: MetricCountsSchema,
+    erasure: MetricCountsSchema,
+    by_regulation: z
+      .record(z.string(), MetricsByTypeSchema)
+      .meta({ description: 'The same per regulation (gdpr, ccpa, …), for each regulation with a request received in the year' }),
+  })
+  .meta({ id: 'ComplianceMetrics', description: 'access: requests to know; erasure: requests to delete; every regulation together, then by_regulation' });
+
+export const ComplianceMetricsCsvSchema = z.string().meta({
+  description: 'With format=csv. One header line, then one line per regulation (`all` first, then by name) and request type (RFC 4180, CRLF line ends)',
+  example:
+    'regulation,request_type,received,duplicates,complied_in_whole,complied_in_part,denied,denied_by_reason,canceled,open,overdue_open,completed_late,median_days_to_respond,mean_days_to_respond\r\n' +
+    'all,access,120,3,100,5,10,insuf_verification: 8,2,3,1,4,9.5,11.2\r\n',
+});

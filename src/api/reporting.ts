@@ -1,6 +1,6 @@
 /**
  * Reporting (reference 000 and 003): the privacy request listing (JSON pages or a CSV stream),
- * a request's execution log, and its task view.
+ * a request's execution log, and its task view; and the compliance metrics of a year (CCPA §7102(a)).
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Sql } from '../db/client.js';
@@ -8,12 +8,15 @@ import { listExecutionLogs } from '../db/execution-log.js';
 import { getPrivacyRequest } from '../db/privacy-requests.js';
 import type { PrivacyRequestFilters } from '../db/privacy-requests.js';
 import { privacyRequestsCsv } from '../service/csv.js';
-import { listReport } from '../service/reporting.js';
+import { complianceMetrics, listReport, metricsCsv } from '../service/reporting.js';
 import { taskView } from '../service/tasks.js';
 import { forbidden, holds, secured } from './auth.js';
 import { errorBody } from './errors.js';
 import {
+  ComplianceMetricsCsvSchema,
+  ComplianceMetricsSchema,
   ExecutionLogPageSchema,
+  metricsQuery,
   PrivacyRequestCsvSchema,
   PrivacyRequestPageSchema,
   privacyRequestListQuery,
@@ -83,7 +86,45 @@ export function reportingRoutes(deps: ReportingDeps) {
     },
   }));
 
+  const metricsRoute = secured('privacy-request:read', createRoute({
+    method: 'get',
+    path: '/report/metrics',
+    tags: ['Privacy requests'],
+    summary: 'Compliance metrics of a year (CCPA §7102(a)): requests received, complied with, denied, and days to respond',
+    description:
+      'Counts the requests received in `year` (created_at in UTC, from Jan 1 until Jan 1 of the next year), per request type: `access` (requests to know) and `erasure` (requests to delete), ' +
+      'from the request\'s action types (a request with both counts under both); for every regulation together, and in `by_regulation` per regulation (gdpr, ccpa, …). ' +
+      '`received`: every request but duplicates, which are counted in `duplicates` and nowhere else. ' +
+      '`complied_in_whole`: complete without warnings; `complied_in_part`: complete with warnings (some collection could not be addressed). ' +
+      '`denied`, also per `denial_reason_code` when there is one (`denied_by_reason`); `canceled`; `open`: in any other status (not final yet), so received = complied_in_whole + complied_in_part + denied + canceled + open. ' +
+      '`overdue_open`: open and past the due date (the extended one when extended) at `as_of`, the database\'s clock when asked; `completed_late`: complete after that due date. Requests without a due date are never late. ' +
+      '`median_days_to_respond` (percentile_cont 0.5) and `mean_days_to_respond`: over the complete and denied requests, days from receipt (created_at) to completion (finished_processing_at) or denial (reviewed_at, stamped with the denial), ' +
+      'rounded to 1 place; null when there are none. With `format=csv`: one record per regulation (`all` first, then by name) and request type, with the same columns; ' +
+      '`denied_by_reason` as `code: count; …`; text a spreadsheet would run as a formula gets a leading apostrophe.',
+    request: { query: metricsQuery },
+    responses: {
+      200: {
+        description: 'The metrics, or with format=csv the same as CSV',
+        content: { 'application/json': { schema: ComplianceMetricsSchema }, 'text/csv': { schema: ComplianceMetricsCsvSchema } },
+      },
+      422: errorResponses[422],
+    },
+  }));
+
   return newRouter()
+    .openapi(metricsRoute, async (c) => {
+      const { year, format } = c.req.valid('query');
+      const report = await complianceMetrics(deps.sql, year);
+      if (format === 'csv') {
+        const csv = c.body(metricsCsv(report), 200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="privacy-request-metrics-${year}.csv"`,
+          'cache-control': 'no-store',
+        });
+        return answeredAs(metricsRoute, csv);
+      }
+      return c.json(report, 200);
+    })
     .openapi(listRoute, async (c) => {
       const { page, size, verbose, include_identities, download_csv, id, ...filters } = c.req.valid('query');
       if (include_identities && !holds(c, 'privacy-request:read-identity')) return forbidden(c, ['privacy-request:read-identity']);

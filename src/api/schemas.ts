@@ -7,6 +7,7 @@ import { fidesKey } from '../domain/datasets.js';
 import { ACTION_TYPES } from '../domain/policies.js';
 import { actionSchemas } from '../domain/actions.js';
 import { identitySchema, PRIVACY_REQUEST_STATUSES } from '../domain/privacy-requests.js';
+import { REGULATIONS, regulationSchema } from '../domain/deadlines.js';
 
 export const MAX_PRIVACY_REQUESTS_PER_CALL = 50;
 
@@ -39,6 +40,9 @@ export const PrivacyRequestCreateSchema = z
       .boolean()
       .optional()
       .meta({ description: 'Pause before erasure, showing how many rows each collection would lose, until confirmed (the policy may ask for this too)' }),
+    regulation: regulationSchema
+      .optional()
+      .meta({ description: 'The regime the request follows, which sets its due date (gdpr: one month; ccpa and US states: 45 days; lgpd: 15 days; custom: the policy’s days). The policy’s when omitted' }),
   })
   .meta({ id: 'PrivacyRequestCreate' });
 
@@ -88,6 +92,17 @@ export const PrivacyRequestSchema = z
       .array(z.object({ phase: z.enum(ACTION_TYPES), collection: z.string(), reason: z.string() }))
       .meta({ description: 'What a complete request could not do: collections erasure left untouched (no primary key, nothing to mask), manual collections skipped at their deadline' }),
     resume_endpoint: z.string().nullable().meta({ example: '/privacy-request/pri_…/retry' }),
+    regulation: z.enum(REGULATIONS),
+    due_at: timestamp.meta({ description: 'When the request must be answered (the end of its last day, in DSRFLOW_TIME_ZONE); from verification where the regime says so' }),
+    extended_due_at: timestamp.meta({ description: 'The due date after its one extension' }),
+    days_left: z.number().int().nullable().meta({ description: 'Whole days until the due date that counts (extended or not), rounded up; negative when overdue; null once finished' }),
+    acknowledge_by: timestamp.meta({ description: 'CCPA: confirm receipt by then (10 business days)' }),
+    extension_reason: z.string().nullable(),
+    identity_verified_at: timestamp,
+    denial_reason_code: z.string().nullable().meta({ description: '`insuf_verification` when the identity was never verified' }),
+    duplicate_of: z.string().nullable().meta({ description: 'The request this one duplicates (status `duplicate`)' }),
+    legal_hold: z.boolean().meta({ description: 'Erasure waits while a legal hold is on' }),
+    legal_hold_reason: z.string().nullable(),
   })
   .meta({ id: 'PrivacyRequest' });
 
@@ -151,7 +166,18 @@ const apiAction = {
   confirmErasure: actionSchemas.confirmErasure.omit({ user_id: true }),
   manualInput: actionSchemas.manualInput.omit({ user_id: true }),
   erasureConfirm: actionSchemas.erasureConfirm.omit({ user_id: true }),
+  extend: actionSchemas.extend.omit({ user_id: true }),
+  placeLegalHold: actionSchemas.placeLegalHold.omit({ user_id: true }),
+  liftLegalHold: actionSchemas.liftLegalHold.omit({ user_id: true }),
 };
+
+export const ExtendSchema = apiAction.extend.meta({ id: 'ExtendDueDate', example: { reason: 'The request covers 14 systems; we need the time the law allows' } });
+export const LegalHoldSchema = apiAction.placeLegalHold.meta({ id: 'PlaceLegalHold', example: { reason: 'Litigation hold, case 2026-117' } });
+export const LiftLegalHoldSchema = apiAction.liftLegalHold.meta({ id: 'LiftLegalHold' });
+export const VerifyIdentitySchema = z
+  .strictObject({ code: z.string({ error: 'must be text' }).regex(/^\d{6}$/, 'must be the 6-digit code from the email') })
+  .meta({ id: 'VerifyIdentity', example: { code: '123456' } });
+export const VerifyIdentityResponseSchema = z.object({ id: z.string(), status: z.enum(PRIVACY_REQUEST_STATUSES) }).meta({ id: 'VerifyIdentityResult' });
 
 export const ApproveSchema = apiAction.approve.extend({ request_ids: requestIds }).meta({ id: 'ApprovePrivacyRequests' });
 export const DenySchema = apiAction.deny.extend({ request_ids: requestIds }).meta({ id: 'DenyPrivacyRequests' });

@@ -5,6 +5,7 @@ import type { AuthSettings } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import type { DeadlineSettings } from '../domain/lifecycle.js';
 import type { PackageStorage } from '../storage/index.js';
 import type { AuthVariables } from './auth.js';
 import { respondValidationError, zodDetails } from './errors.js';
@@ -31,6 +32,10 @@ export interface ApiDeps {
   accessPackages?: { storage?: PackageStorage; publicUrl?: string | undefined };
   /** Which data stores connections may point at, and how long a connection test waits. */
   connections?: Config['connections'];
+  /** Deadlines at receipt: the time zone and overrides (DSRFLOW_TIME_ZONE…); UTC and the law's periods by default. */
+  deadlines?: DeadlineSettings;
+  /** Duplicate detection at receipt (off by default). */
+  duplicates?: Config['duplicates'];
 }
 
 

@@ -21,6 +21,8 @@ export const SCOPES = {
   'policy:write': 'Create, update and delete policies, rules and targets',
   'webhook:read': 'Read webhook subscriptions and their deliveries',
   'webhook:write': 'Create, update and delete webhook subscriptions',
+  'messaging:read': 'Read the templates of messages to the data subject',
+  'messaging:write': 'Change the templates of messages to the data subject, and reset them to the built-in ones',
   'client:read': 'Read OAuth clients and the scopes they hold',
   'client:write': 'Create, scope, rotate and delete OAuth clients',
   'user:read': 'Read users and their roles',
@@ -34,7 +36,7 @@ export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
 
 export const isScope = (value: unknown): value is Scope => typeof value === 'string' && Object.hasOwn(SCOPES, value);
 
-const READ_CONFIGURATION: Scope[] = ['connection:read', 'dataset:read', 'policy:read', 'webhook:read'];
+const READ_CONFIGURATION: Scope[] = ['connection:read', 'dataset:read', 'policy:read', 'webhook:read', 'messaging:read'];
 
 /** Roles for people, as Fides names them; the console (later) shows what each may do. */
 export const ROLES = {

@@ -5,12 +5,16 @@ import { asJson, type Sql, type TransactionSql } from './client.js';
 /** Creates or replaces a policy with all its rules and targets, in the caller's transaction. */
 export async function savePolicy(tx: TransactionSql, policy: Policy): Promise<void> {
   await tx`
-    insert into policy (key, name, requires_approval, requires_erasure_confirmation)
-    values (${policy.key}, ${policy.name}, ${policy.requires_approval}, ${policy.requires_erasure_confirmation})
+    insert into policy (key, name, requires_approval, requires_erasure_confirmation, regulation, custom_days, requires_identity_verification)
+    values (${policy.key}, ${policy.name}, ${policy.requires_approval}, ${policy.requires_erasure_confirmation},
+      ${policy.regulation ?? 'gdpr'}, ${policy.custom_days ?? null}, ${policy.requires_identity_verification ?? false})
     on conflict (key) do update set
       name = excluded.name,
       requires_approval = excluded.requires_approval,
       requires_erasure_confirmation = excluded.requires_erasure_confirmation,
+      regulation = excluded.regulation,
+      custom_days = excluded.custom_days,
+      requires_identity_verification = excluded.requires_identity_verification,
       updated_at = now()`;
   await tx`delete from policy_rule where policy_key = ${policy.key}`;
   for (const rule of policy.rules) await insertRule(tx, policy.key, rule);
@@ -54,7 +58,7 @@ async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]):
 
 export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise<Policy | undefined> {
   const policies = await sql<PolicyHeaderRow[]>`
-    select key, name, requires_approval, requires_erasure_confirmation from policy where key = ${key}`;
+    select key, name, requires_approval, requires_erasure_confirmation, regulation, custom_days, requires_identity_verification from policy where key = ${key}`;
   const [policy] = await assemble(sql, policies);
   return policy;
 }
@@ -63,7 +67,7 @@ export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise
 export async function listPolicyPage(sql: Sql, page: number, size: number): Promise<{ items: Policy[]; total: number }> {
   const [count] = await sql<{ total: number }[]>`select count(*)::int as total from policy`;
   const policies = await sql<PolicyHeaderRow[]>`
-    select key, name, requires_approval, requires_erasure_confirmation from policy order by key limit ${size} offset ${(page - 1) * size}`;
+    select key, name, requires_approval, requires_erasure_confirmation, regulation, custom_days, requires_identity_verification from policy order by key limit ${size} offset ${(page - 1) * size}`;
   return { items: await assemble(sql, policies), total: count!.total };
 }
 
@@ -73,17 +77,32 @@ export async function listPolicyPage(sql: Sql, page: number, size: number): Prom
  */
 export async function upsertPolicyHeader(
   sql: Sql | TransactionSql,
-  policy: { key: string; name: string; requires_approval?: boolean | undefined; requires_erasure_confirmation?: boolean | undefined },
+  policy: {
+    key: string;
+    name: string;
+    requires_approval?: boolean | undefined;
+    requires_erasure_confirmation?: boolean | undefined;
+    regulation?: string | undefined;
+    custom_days?: number | null | undefined;
+    requires_identity_verification?: boolean | undefined;
+  },
 ): Promise<void> {
   const approval = policy.requires_approval ?? null;
   const confirmation = policy.requires_erasure_confirmation ?? null;
+  const verification = policy.requires_identity_verification ?? null;
+  const regulation = policy.regulation ?? null;
+  // custom_days: null clears it, undefined keeps it.
+  const customDays = policy.custom_days === undefined ? null : policy.custom_days;
   await sql`
-    insert into policy (key, name, requires_approval, requires_erasure_confirmation)
-    values (${policy.key}, ${policy.name}, ${approval ?? false}, ${confirmation ?? false})
+    insert into policy (key, name, requires_approval, requires_erasure_confirmation, regulation, custom_days, requires_identity_verification)
+    values (${policy.key}, ${policy.name}, ${approval ?? false}, ${confirmation ?? false}, ${regulation ?? 'gdpr'}, ${customDays}, ${verification ?? false})
     on conflict (key) do update set
       name = excluded.name,
       requires_approval = coalesce(${approval}::boolean, policy.requires_approval),
       requires_erasure_confirmation = coalesce(${confirmation}::boolean, policy.requires_erasure_confirmation),
+      regulation = coalesce(${regulation}::text, policy.regulation),
+      custom_days = case when ${policy.custom_days === undefined} then policy.custom_days else ${customDays}::int end,
+      requires_identity_verification = coalesce(${verification}::boolean, policy.requires_identity_verification),
       updated_at = now()`;
 }
 

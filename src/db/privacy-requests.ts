@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { decrypt, encrypt } from '../crypto.js';
+import type { Regulation } from '../domain/deadlines.js';
 import type { ActionType } from '../domain/policies.js';
 import type { Identity, PrivacyRequestStatus } from '../domain/privacy-requests.js';
 import { asJson, type Sql, type TransactionSql } from './client.js';
@@ -40,6 +41,18 @@ export interface PrivacyRequestRow {
   denial_reason: string | null;
   erasure_preview: Record<string, number> | null;
   warnings: { phase: ActionType; collection: string; reason: string }[] | null;
+  regulation: Regulation;
+  due_at: Date | null;
+  acknowledge_by: Date | null;
+  extended_due_at: Date | null;
+  extension_reason: string | null;
+  extended_at: Date | null;
+  extended_by: string | null;
+  identity_verified_at: Date | null;
+  denial_reason_code: string | null;
+  duplicate_of: string | null;
+  legal_hold: boolean;
+  legal_hold_reason: string | null;
 }
 
 export interface NewPrivacyRequest {
@@ -50,12 +63,23 @@ export interface NewPrivacyRequest {
   requested_at: Date | null;
   requires_erasure_confirmation?: boolean;
   created_by?: string | null;
+  /** Absent: gdpr, no due date (requests made before deadlines). */
+  regulation?: Regulation;
+  status?: 'pending' | 'identity_unverified' | 'duplicate';
+  created_at?: Date;
+  due_at?: Date | null;
+  acknowledge_by?: Date | null;
+  duplicate_of?: string | null;
+  identity_digest?: string | null;
 }
 
 export async function insertPrivacyRequest(tx: TransactionSql | Sql, request: NewPrivacyRequest): Promise<PrivacyRequestRow> {
   const [row] = await tx<PrivacyRequestRow[]>`
-    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at, requires_erasure_confirmation, created_by)
-    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, 'pending', ${request.requested_at}, ${request.requires_erasure_confirmation ?? false}, ${request.created_by ?? null})
+    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at, requires_erasure_confirmation, created_by,
+      regulation, created_at, due_at, acknowledge_by, duplicate_of, identity_digest)
+    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, ${request.status ?? 'pending'}, ${request.requested_at},
+      ${request.requires_erasure_confirmation ?? false}, ${request.created_by ?? null}, ${request.regulation ?? 'gdpr'}, ${request.created_at ?? new Date()},
+      ${request.due_at ?? null}, ${request.acknowledge_by ?? null}, ${request.duplicate_of ?? null}, ${request.identity_digest ?? null})
     returning ${tx(PUBLIC_COLUMNS)}`;
   return row!;
 }
@@ -125,6 +149,8 @@ export const PUBLIC_COLUMNS = [
   'id', 'external_id', 'policy_key', 'action_types', 'status', 'requested_at', 'created_at', 'updated_at', 'reviewed_at', 'reviewed_by', 'created_by',
   'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'stopped_collection_details',
   'requires_erasure_confirmation', 'denial_reason', 'erasure_preview', 'warnings',
+  'regulation', 'due_at', 'acknowledge_by', 'extended_due_at', 'extension_reason', 'extended_at', 'extended_by', 'identity_verified_at',
+  'denial_reason_code', 'duplicate_of', 'legal_hold', 'legal_hold_reason',
 ] as const;
 
 export async function getPrivacyRequest(sql: Sql, id: string): Promise<PrivacyRequestRow | undefined> {
@@ -141,6 +167,8 @@ export interface StatusChange {
   /** Set by a person's approval or denial; automatic approvals leave the review fields empty. */
   reviewedBy?: string | null;
   denialReason?: string | null;
+  /** A denial's reason as a code: `insuf_verification` when the person never proved who they are. */
+  denialReasonCode?: string | null;
   /** What a complete request could not do. */
   warnings?: { phase: ActionType; collection: string; reason: string }[] | undefined;
 }
@@ -165,6 +193,8 @@ export async function recordStatus(sql: Sql | TransactionSql, id: string, change
       reviewed_at = case when ${change.reviewedBy ?? null}::text is not null then ${at}::timestamptz else reviewed_at end,
       reviewed_by = coalesce(${change.reviewedBy ?? null}::text, reviewed_by),
       denial_reason = coalesce(${change.denialReason ?? null}::text, denial_reason),
+      denial_reason_code = coalesce(${change.denialReasonCode ?? null}::text, denial_reason_code),
+      denied_at = case when ${status} = 'denied' then coalesce(denied_at, ${at}::timestamptz) else denied_at end,
       warnings = coalesce(${change.warnings?.length ? sql.json(asJson(change.warnings)) : null}::jsonb, warnings),
       stopped_collection_details = case when ${collection}::text is null then null else jsonb_build_object(
         'step', ${step}::text,
@@ -175,6 +205,30 @@ export async function recordStatus(sql: Sql | TransactionSql, id: string, change
             and ${status} = 'paused' and task.status = 'awaiting_input'
           order by task.run desc limit 1))
       end
+    where id = ${id}`;
+}
+
+/** What the lifecycle decided about the request besides its status: its deadline, verification and legal hold. */
+export interface RequestFacts {
+  dueAt?: string;
+  extension?: { extendedDueAt: string; reason: string; by: string | null; at: string };
+  identityVerifiedAt?: string;
+  legalHold?: { held: boolean; reason: string | null };
+}
+
+/** Mirrors the facts the workflow decided. Idempotent. */
+export async function recordRequestFacts(sql: Sql | TransactionSql, id: string, facts: RequestFacts): Promise<void> {
+  const extension = facts.extension;
+  await sql`
+    update privacy_request set
+      due_at = coalesce(${facts.dueAt ?? null}::timestamptz, due_at),
+      extended_due_at = coalesce(${extension?.extendedDueAt ?? null}::timestamptz, extended_due_at),
+      extension_reason = coalesce(${extension?.reason ?? null}::text, extension_reason),
+      extended_by = case when ${extension ? 1 : 0}::int = 1 then ${extension?.by ?? null}::text else extended_by end,
+      extended_at = coalesce(${extension?.at ?? null}::timestamptz, extended_at),
+      identity_verified_at = coalesce(${facts.identityVerifiedAt ?? null}::timestamptz, identity_verified_at),
+      legal_hold = coalesce(${facts.legalHold ? facts.legalHold.held : null}::boolean, legal_hold),
+      legal_hold_reason = case when ${facts.legalHold ? 1 : 0}::int = 1 then ${facts.legalHold?.reason ?? null}::text else legal_hold_reason end
     where id = ${id}`;
 }
 

@@ -44,6 +44,16 @@ export const actionSchemas = {
     row_count: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative'),
     user_id: person.optional(),
   }),
+  /** The one extension of the due date the regulation allows, before the first due date passes. */
+  extend: z.strictObject({ user_id: person.optional(), reason: reason.min(1, 'a reason is required to extend the due date') }),
+  /**
+   * The person proved who they are (the API's code check, or an external verifier), or failed to
+   * (the request is then denied with reason `insuf_verification`).
+   */
+  verifyIdentity: z.strictObject({ outcome: z.enum(['verified', 'failed'], { error: 'must be verified or failed' }), method: z.string().trim().min(1).max(100).optional(), user_id: person.optional() }),
+  /** Hold erasure (never access) until the hold is lifted: litigation, an investigation. */
+  placeLegalHold: z.strictObject({ user_id: person.optional(), reason: reason.min(1, 'a reason is required for a legal hold') }),
+  liftLegalHold: z.strictObject({ user_id: person.optional(), reason: reason.optional() }),
 } as const;
 
 export type ActionName = keyof typeof actionSchemas;

@@ -14,6 +14,7 @@
  * Pure: imported by workflow code.
  */
 import { claimedActor, manualRowsProblem, parseAction, type ActionName, type ActionPayload } from './actions.js';
+import { dueAt, extendedDueAt, REGIMES, type DeadlineOptions, type Regulation } from './deadlines.js';
 import type { ActionType } from './policies.js';
 import type { PrivacyRequestStatus } from './privacy-requests.js';
 
@@ -39,6 +40,32 @@ export interface ExecutionSettings {
   manualDeadlineAction: 'skip' | 'wait';
   historyEventLimit: number;
   accessPackageExpiryMs?: number;
+  /** Deadlines: the time zone days are counted in, reminder lead times, and overrides of the law's periods (DSRFLOW_*). */
+  deadlines?: DeadlineSettings;
+  /** How long a verification code stays valid (DSRFLOW_VERIFICATION_TTL). */
+  verificationTtlMs?: number;
+  /** Webhook deliveries: the longest wait between attempts, and how long to keep trying. */
+  webhookRetry?: { maxIntervalMs: number; retryForMs: number };
+}
+
+export interface DeadlineSettings {
+  timeZone: string;
+  /** Reminders this long before the due date (default 7 days and 1 day). */
+  reminderLeadsMs: number[];
+  periodOverrideMs: number | null;
+  extensionOverrideMs: number | null;
+}
+
+export const DEFAULT_DEADLINE_SETTINGS: DeadlineSettings = { timeZone: 'UTC', reminderLeadsMs: [7 * 86_400_000, 86_400_000], periodOverrideMs: null, extensionOverrideMs: null };
+export const DEFAULT_VERIFICATION_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** What the request's row says about its deadline when it is planned (the API set it at receipt). */
+export interface PlannedDeadline {
+  regulation: Regulation;
+  customDays: number | null;
+  receivedAt: string;
+  dueAt: string;
+  extendedDueAt: string | null;
 }
 
 /** What the plan step answers: keys, dependencies and field names, never data. */
@@ -58,6 +85,10 @@ export interface PlannedRequest {
     fields: string[];
   }[];
   settings: ExecutionSettings;
+  /** Absent for requests planned before deadlines existed. */
+  deadline?: PlannedDeadline | null;
+  /** The policy asks the person to prove who they are before anything runs. */
+  requiresVerification?: boolean;
 }
 
 export type ManualAnswer = { phase: 'access'; rows: Record<string, unknown>[]; userId: string | null } | { phase: 'erasure'; rowCount: number; userId: string | null };
@@ -79,7 +110,26 @@ export interface Warning {
 }
 
 /** What an audit row says happened to the request as a whole. */
-export const AUDIT_LOG_ACTIONS = ['approved', 'denied', 'finished', 'canceled', 'error', 'retried', 'erasure_confirmed', 'manual_input', 'action_rejected', 'warning'] as const;
+export const AUDIT_LOG_ACTIONS = [
+  'approved',
+  'denied',
+  'finished',
+  'canceled',
+  'error',
+  'retried',
+  'erasure_confirmed',
+  'manual_input',
+  'action_rejected',
+  'warning',
+  'verification_sent',
+  'verified',
+  'extended',
+  'due_soon',
+  'overdue',
+  'legal_hold_placed',
+  'legal_hold_lifted',
+  'duplicate',
+] as const;
 export type AuditLogAction = (typeof AUDIT_LOG_ACTIONS)[number];
 
 export interface AuditEntry {
@@ -89,7 +139,7 @@ export interface AuditEntry {
   message: string | null;
 }
 
-export type Stage = 'planning' | 'review' | 'access' | 'package' | 'erasure_confirmation' | 'erasure' | 'finished';
+export type Stage = 'planning' | 'verification' | 'review' | 'access' | 'package' | 'erasure_confirmation' | 'erasure' | 'finished';
 
 export interface LifecycleState {
   /**
@@ -127,7 +177,36 @@ export interface LifecycleState {
   pendingEffects: Record<string, string>;
   nextAck: number;
   outcome: 'complete' | 'denied' | 'canceled' | 'error' | null;
+  /** When the request is due, and its one extension. Null before the plan (or for requests from before deadlines). */
+  deadline: DeadlineState | null;
+  /** The person's identity check, when the policy asks for one. */
+  verification: { status: 'pending' | 'verified' | 'failed'; expiresAt: string; issued: number } | null;
+  legalHold: { reason: string; by: string | null } | null;
+  /** Legal holds placed so far: they number their audit rows. */
+  holds: number;
+  /** Notices (webhook events, messages) so far: they number their keys. */
+  notices: number;
 }
+
+export interface DeadlineState {
+  regulation: Regulation;
+  customDays: number | null;
+  /** When the period started: receipt, or verification where the time to verify does not count. */
+  periodStart: string;
+  dueAt: string;
+  extendedDueAt: string | null;
+  extension: { reason: string; by: string | null } | null;
+  /** Reminder lead times already given for the current due date. */
+  reminded: number[];
+  overdue: boolean;
+}
+
+/** What other systems hear (`request.<event>` webhooks). */
+export const NOTICE_EVENTS = ['received', 'verified', 'approved', 'denied', 'paused', 'errored', 'completed', 'extended', 'due_soon', 'overdue'] as const;
+export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
+/** What the data subject hears. */
+export const MESSAGE_TYPES = ['receipt', 'verification_code', 'extension', 'denial', 'completion'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 export type LifecycleEvent =
   /** A run of the workflow started: the first, or one continued as new (with its state). */
@@ -151,13 +230,24 @@ export interface TransitionRecord {
   stoppedAt?: { step: Phase; collection: string } | null;
   reviewedBy?: string | null;
   denialReason?: string | null;
+  denialReasonCode?: string | null;
   warnings?: Warning[];
+}
+
+/** What the lifecycle decided besides the status (src/db/privacy-requests.ts `recordRequestFacts`). */
+export interface RequestFactsRecord {
+  dueAt?: string;
+  extension?: { extendedDueAt: string; reason: string; by: string | null; at: string };
+  identityVerifiedAt?: string;
+  legalHold?: { held: boolean; reason: string | null };
 }
 
 export type LifecycleCommand =
   | { type: 'plan' }
   /** Bookkeeping, carried out one after the other in this order: a status, an audit row, a task row, an error in the log. */
-  | { type: 'record'; at: string; transition?: TransitionRecord; audit?: AuditEntry }
+  | { type: 'record'; at: string; transition?: TransitionRecord; audit?: AuditEntry; facts?: RequestFactsRecord }
+  /** A webhook event for subscribers, written to the outbox with the bookkeeping before it. Never identity values. */
+  | { type: 'notify'; at: string; key: string; event: NoticeEvent; data: Record<string, string | number | boolean | null> }
   | { type: 'recordTask'; at: string; phase: Phase; collection: string; task: Task; rowCount?: number | null; error?: { message: string; category: string | null } | null; skippedReason?: string | null }
   /** Every task of a phase, as planned: pending, with what it waits for. */
   | { type: 'recordTasks'; at: string; phase: Phase; collections: { collection: string; connectionKey: string; manual: boolean; upstream: string[] }[] }
@@ -171,7 +261,11 @@ export type LifecycleCommand =
   | { type: 'cancelTimer'; timer: string }
   | { type: 'previewErasure' }
   | { type: 'preparePackage'; expiresInMs: number }
-  | { type: 'searchAttributes'; policyKey: string; actionTypes: ActionType[] }
+  | { type: 'searchAttributes'; policyKey: string; actionTypes: ActionType[]; dueAt?: string | null }
+  /** A message to the data subject (sent alongside; the activity fills in what the request row says). */
+  | { type: 'sendMessage'; key: string; message: MessageType; variables: Record<string, string | null> }
+  /** A new verification code, valid until `expiresAt`, sent to the person. */
+  | { type: 'issueVerificationCode'; issue: number; expiresAt: string }
   | { type: 'continueAsNew' }
   | { type: 'finish'; outcome: 'complete' | 'denied' | 'canceled' | 'error' };
 
@@ -191,6 +285,12 @@ export const DEFAULT_ACCESS_PACKAGE_EXPIRY_MS = 7 * 24 * 60 * 60 * 1000;
 export const eventKey = (phase: Phase, collection: string, run: number, event: string): string => `${phase}:${collection}:${run}:${event}`;
 
 export const manualTimer = (phase: Phase, collection: string, run: number) => `manual:${phase}:${collection}:${run}`;
+/** Deadline timers carry the due date they were set for: an extension's new timers never meet the old ones. */
+export const deadlineTimer = (due: string, kind: 'overdue' | number) => `deadline|${due}|${kind === 'overdue' ? 'overdue' : `reminder:${kind}`}`;
+export const VERIFICATION_TIMER = 'verification|expiry';
+
+/** The due date that counts: the extended one once extended. */
+export const effectiveDueAt = (deadline: DeadlineState | null): string | null => (deadline ? (deadline.extendedDueAt ?? deadline.dueAt) : null);
 
 const noCounts = (): Record<TaskStatus, number> => Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>;
 
@@ -226,7 +326,15 @@ export function taskOf(state: LifecycleState, phase: Phase, collection: string):
   return position === undefined ? undefined : state.tasks[phase][position];
 }
 
-export const STATE_VERSION = 1;
+/** 2: deadlines, verification, legal hold and notices. */
+export const STATE_VERSION = 2;
+
+/** A state handed over by an older run, in today's shape. */
+export function upgradeState(state: LifecycleState | (Omit<LifecycleState, 'version' | 'deadline' | 'verification' | 'legalHold' | 'holds' | 'notices'> & { version: number })): LifecycleState {
+  if (state.version === STATE_VERSION) return state as LifecycleState;
+  if (state.version === 1) return { ...state, version: STATE_VERSION, deadline: null, verification: null, legalHold: null, holds: 0, notices: 0 };
+  throw new Error(`A lifecycle state of version ${String(state.version)} cannot be continued by code of version ${STATE_VERSION}`);
+}
 
 export function initialState(privacyRequestId: string): LifecycleState {
   return {
@@ -251,6 +359,11 @@ export function initialState(privacyRequestId: string): LifecycleState {
     pendingEffects: {},
     nextAck: 1,
     outcome: null,
+    deadline: null,
+    verification: null,
+    legalHold: null,
+    holds: 0,
+    notices: 0,
   };
 }
 
@@ -270,7 +383,7 @@ const phaseOf = (stage: Stage): Phase | undefined => (stage === 'access' || stag
  * of steps, so each step costs what it changes, not the size of the request).
  */
 export function step(previous: LifecycleState, event: LifecycleEvent): StepResult {
-  const machine = new Step(previous, event.at);
+  const machine = new Step(event.type === 'started' ? upgradeState(previous) : previous, event.at);
   machine.handle(event);
   return machine.result();
 }
@@ -301,6 +414,8 @@ class Step {
       ready: { ...previous.ready },
       warnings: [...previous.warnings],
       pendingEffects: { ...previous.pendingEffects },
+      deadline: previous.deadline && { ...previous.deadline, reminded: [...previous.deadline.reminded] },
+      verification: previous.verification && { ...previous.verification },
     };
   }
 
@@ -387,7 +502,7 @@ class Step {
         if (state.planning !== 'running') return;
         state.planning = 'done';
         state.plan = event.plan;
-        this.commands.push({ type: 'searchAttributes', policyKey: event.plan.policyKey, actionTypes: event.plan.actionTypes });
+        this.commands.push({ type: 'searchAttributes', policyKey: event.plan.policyKey, actionTypes: event.plan.actionTypes, dueAt: event.plan.deadline?.extendedDueAt ?? event.plan.deadline?.dueAt ?? null });
         this.afterPlan();
         break;
       case 'planFailed':
@@ -432,7 +547,12 @@ class Step {
         break;
       }
       case 'timerFired':
-        this.timerFired(event.timer);
+        if (event.timer.startsWith('deadline|')) this.deadlineTimerFired(event.timer);
+        else if (event.timer === VERIFICATION_TIMER) {
+          if (state.stage === 'verification' && state.verification?.status === 'pending' && !state.cancel) {
+            this.verificationOutcome('failed', 'system', `the identity was not verified before ${state.verification.expiresAt}`);
+          }
+        } else this.timerFired(event.timer);
         break;
       case 'erasurePreviewed':
         if (state.busy !== 'preview') return;
@@ -454,7 +574,6 @@ class Step {
 
   private started(): void {
     const state = this.state;
-    if (state.version !== STATE_VERSION) throw new Error(`A lifecycle state of version ${String(state.version)} cannot be continued by code of version ${STATE_VERSION}`);
     if (isFinal(state)) return;
     if (state.draining) {
       // A run continued as new: nothing was in flight, so restart what waits on time, and go on.
@@ -467,6 +586,8 @@ class Step {
           }
         });
       }
+      this.armDeadline();
+      if (state.stage === 'verification' && state.verification) this.startTimer(VERIFICATION_TIMER, state.verification.expiresAt);
       return;
     }
     if (state.planning === 'running' && state.plan === null) this.commands.push({ type: 'plan' });
@@ -491,7 +612,54 @@ class Step {
       }));
       this.commands.push({ type: 'recordTasks', at: this.at, phase, collections });
     }
+    this.receive();
     if (state.cancel) return;
+    if (plan.requiresVerification && !state.verification) {
+      this.enterVerification();
+      return;
+    }
+    this.afterVerification();
+  }
+
+  /** The request's deadline starts to run, and the person and subscribers hear the request arrived. */
+  private receive(): void {
+    const state = this.state;
+    const planned = state.plan!.deadline;
+    if (planned && !state.deadline) {
+      state.deadline = {
+        regulation: planned.regulation,
+        customDays: planned.customDays,
+        periodStart: planned.receivedAt,
+        dueAt: planned.dueAt,
+        extendedDueAt: planned.extendedDueAt,
+        extension: null,
+        reminded: [],
+        overdue: false,
+      };
+      this.armDeadline();
+    }
+    this.notice('received');
+    this.message('receipt', {});
+  }
+
+  private enterVerification(): void {
+    const state = this.state;
+    const ttl = state.plan!.settings.verificationTtlMs ?? DEFAULT_VERIFICATION_TTL_MS;
+    const expiresAt = new Date(Date.parse(this.at) + ttl).toISOString();
+    state.stage = 'verification';
+    state.verification = { status: 'pending', expiresAt, issued: 1 };
+    this.transition(
+      { status: 'identity_unverified' },
+      { eventKey: 'verification_sent:1', action: 'verification_sent', userId: 'system', message: `a verification code was sent; it expires at ${expiresAt}` },
+    );
+    this.commands.push({ type: 'issueVerificationCode', issue: 1, expiresAt });
+    this.startTimer(VERIFICATION_TIMER, expiresAt);
+  }
+
+  /** Verified (or nothing to verify): review when required, else approved. */
+  private afterVerification(): void {
+    const state = this.state;
+    const plan = state.plan!;
     if (state.review?.decision === 'deny' || plan.requiresApproval || plan.settings.requireApproval || state.review) {
       state.stage = 'review';
       this.transition({ status: 'pending' });
@@ -510,7 +678,7 @@ class Step {
     review.applied = true;
     this.resolveEffect('review');
     if (review.decision === 'deny') {
-      this.finish('denied', { transition: { status: 'denied', reviewedBy: review.by, denialReason: review.reason } });
+      this.deny({ by: review.by, reason: review.reason });
       return;
     }
     this.transition({ status: 'approved', reviewedBy: review.by });
@@ -520,6 +688,120 @@ class Step {
   private enterAccess(): void {
     this.state.stage = 'access';
     this.transition({ status: 'in_processing', stoppedAt: null });
+  }
+
+  // ---- Deadlines, verification and notices ---------------------------------------------------
+
+  private deadlineOptions(): DeadlineOptions {
+    const settings = this.state.plan?.settings.deadlines ?? DEFAULT_DEADLINE_SETTINGS;
+    return { timeZone: settings.timeZone, customDays: this.state.deadline?.customDays ?? null, periodOverrideMs: settings.periodOverrideMs, extensionOverrideMs: settings.extensionOverrideMs };
+  }
+
+  private startTimer(timer: string, at: string): void {
+    this.commands.push({ type: 'startTimer', timer, ms: Math.max(0, Date.parse(at) - Date.parse(this.at)) });
+  }
+
+  /** The timers of the current due date: reminders still ahead, and the moment it passes. */
+  private armDeadline(): void {
+    const state = this.state;
+    const deadline = state.deadline;
+    if (!deadline || isFinal(state)) return;
+    const due = effectiveDueAt(deadline)!;
+    const leads = state.plan?.settings.deadlines?.reminderLeadsMs ?? DEFAULT_DEADLINE_SETTINGS.reminderLeadsMs;
+    for (const lead of leads) {
+      const fireAt = Date.parse(due) - lead;
+      if (deadline.reminded.includes(lead) || fireAt <= Date.parse(this.at)) continue;
+      this.startTimer(deadlineTimer(due, lead), new Date(fireAt).toISOString());
+    }
+    if (!deadline.overdue) this.startTimer(deadlineTimer(due, 'overdue'), due);
+  }
+
+  private disarmDeadline(): void {
+    const deadline = this.state.deadline;
+    if (!deadline) return;
+    const due = effectiveDueAt(deadline)!;
+    const leads = this.state.plan?.settings.deadlines?.reminderLeadsMs ?? DEFAULT_DEADLINE_SETTINGS.reminderLeadsMs;
+    for (const lead of leads) if (!deadline.reminded.includes(lead)) this.commands.push({ type: 'cancelTimer', timer: deadlineTimer(due, lead) });
+    if (!deadline.overdue) this.commands.push({ type: 'cancelTimer', timer: deadlineTimer(due, 'overdue') });
+  }
+
+  private deadlineTimerFired(timer: string): void {
+    const deadline = this.state.deadline;
+    const [, due, kind] = timer.split('|');
+    if (!deadline || isFinal(this.state) || due !== effectiveDueAt(deadline)) return;
+    if (kind === 'overdue') {
+      if (deadline.overdue) return;
+      deadline.overdue = true;
+      this.commands.push({ type: 'record', at: this.at, audit: { eventKey: `overdue:${due}`, action: 'overdue', userId: 'system', message: `the request was due at ${due} and is not finished (status ${this.state.status})` } });
+      this.notice('overdue');
+      return;
+    }
+    const lead = Number(kind!.slice('reminder:'.length));
+    if (deadline.reminded.includes(lead)) return;
+    deadline.reminded.push(lead);
+    this.commands.push({ type: 'record', at: this.at, audit: { eventKey: `due_soon:${due}:${lead}`, action: 'due_soon', userId: 'system', message: `the request is due at ${due} (status ${this.state.status})` } });
+    this.notice('due_soon', { lead_time_seconds: Math.round(lead / 1000) });
+  }
+
+  /** A webhook event for subscribers: ids, status and times, never identity values. */
+  private notice(event: NoticeEvent, extra: Record<string, string | number | boolean | null> = {}): void {
+    const state = this.state;
+    state.notices += 1;
+    this.commands.push({
+      type: 'notify',
+      at: this.at,
+      key: `${event}:${state.notices}`,
+      event,
+      data: {
+        status: state.status,
+        policy_key: state.plan?.policyKey ?? null,
+        regulation: state.deadline?.regulation ?? null,
+        due_at: effectiveDueAt(state.deadline),
+        ...extra,
+      },
+    });
+  }
+
+  private message(message: MessageType, variables: Record<string, string | null>): void {
+    const state = this.state;
+    state.notices += 1;
+    this.commands.push({ type: 'sendMessage', key: `${message}:${state.notices}`, message, variables });
+  }
+
+  private verificationOutcome(outcome: 'verified' | 'failed', userId: string | null, why: string): void {
+    const state = this.state;
+    this.commands.push({ type: 'cancelTimer', timer: VERIFICATION_TIMER });
+    if (outcome === 'failed') {
+      state.verification!.status = 'failed';
+      this.deny({ by: userId ?? 'system', reason: why, code: 'insuf_verification' });
+      return;
+    }
+    state.verification!.status = 'verified';
+    const facts: RequestFactsRecord = { identityVerifiedAt: this.at };
+    const deadline = state.deadline;
+    if (deadline && !REGIMES[deadline.regulation].verificationCounts && !deadline.extension) {
+      // The period runs from the verification (docs/decisions.md, "Deadlines").
+      this.disarmDeadline();
+      deadline.periodStart = this.at;
+      deadline.dueAt = dueAt(deadline.regulation, this.at, this.deadlineOptions()).toISOString();
+      deadline.reminded = [];
+      facts.dueAt = deadline.dueAt;
+      this.armDeadline();
+    }
+    this.commands.push({ type: 'record', at: this.at, facts, audit: { eventKey: 'verified', action: 'verified', userId, message: why } });
+    this.notice('verified');
+    this.afterVerification();
+  }
+
+  /** Denied: by a reviewer, or for want of verification. The person is told why. */
+  private deny(how: { by: string; reason: string | null; code?: string }): void {
+    this.finish('denied', {
+      transition: { status: 'denied', reviewedBy: how.by, denialReason: how.reason, ...(how.code ? { denialReasonCode: how.code } : {}) },
+      // A reviewer's denial has its audit row already; a failed verification gets its own.
+      audit: how.code ? { eventKey: 'verification_failed', action: 'denied', userId: how.by, message: how.reason } : undefined,
+    });
+    this.notice('denied', { denial_reason_code: how.code ?? null });
+    this.message('denial', { reason: how.reason });
   }
 
   // ---- Actions -------------------------------------------------------------------------------
@@ -588,7 +870,62 @@ class Step {
       case 'manualInput':
       case 'erasureConfirm':
         return this.manualAnswer(action, raw, payload as ActionPayload<'manualInput'> | ActionPayload<'erasureConfirm'>);
+      case 'extend':
+        return this.extend(raw, payload as ActionPayload<'extend'>);
+      case 'verifyIdentity': {
+        const { outcome, method, user_id: userId } = payload as ActionPayload<'verifyIdentity'>;
+        if (state.stage !== 'verification' || state.verification?.status !== 'pending' || state.cancel) {
+          return this.refuse(action, raw, `verifyIdentity refused: the request is not awaiting identity verification (status ${state.status})`);
+        }
+        this.accept(null, null);
+        this.verificationOutcome(outcome, userId ?? null, outcome === 'verified' ? `identity verified${method ? ` by ${method}` : ''}` : `identity verification failed${method ? ` (${method})` : ''}`);
+        return;
+      }
+      case 'placeLegalHold': {
+        if (state.legalHold) return this.refuse(action, raw, `placeLegalHold refused: the request is already on legal hold (${state.legalHold.reason})`);
+        const { user_id: userId, reason } = payload as ActionPayload<'placeLegalHold'>;
+        state.legalHold = { reason, by: userId ?? null };
+        state.holds += 1;
+        this.accept(null, null);
+        this.commands.push({ type: 'record', at: this.at, facts: { legalHold: { held: true, reason } }, audit: { eventKey: `legal_hold_placed:${state.holds}`, action: 'legal_hold_placed', userId: userId ?? null, message: reason } });
+        return;
+      }
+      case 'liftLegalHold': {
+        if (!state.legalHold) return this.refuse(action, raw, 'liftLegalHold refused: the request is not on legal hold');
+        const { user_id: userId, reason } = payload as ActionPayload<'liftLegalHold'>;
+        state.legalHold = null;
+        this.accept(null, null);
+        this.commands.push({ type: 'record', at: this.at, facts: { legalHold: { held: false, reason: null } }, audit: { eventKey: `legal_hold_lifted:${state.holds}`, action: 'legal_hold_lifted', userId: userId ?? null, message: reason ?? null } });
+        return;
+      }
     }
+  }
+
+  /** The one extension: before the first due date, where the law allows one. */
+  private extend(raw: unknown, payload: ActionPayload<'extend'>): void {
+    const state = this.state;
+    const deadline = state.deadline;
+    if (!deadline) return this.refuse('extend', raw, 'extend refused: the request has no due date yet');
+    if (deadline.extension) return this.refuse('extend', raw, `extend refused: the due date was already extended once, to ${deadline.extendedDueAt}`);
+    if (Date.parse(this.at) >= Date.parse(deadline.dueAt)) return this.refuse('extend', raw, `extend refused: the due date ${deadline.dueAt} has passed`);
+    const extended = extendedDueAt(deadline.regulation, deadline.periodStart, this.deadlineOptions());
+    if (!extended) return this.refuse('extend', raw, `extend refused: ${REGIMES[deadline.regulation].name} allows no extension`);
+    this.disarmDeadline();
+    const by = payload.user_id ?? null;
+    deadline.extendedDueAt = extended.toISOString();
+    deadline.extension = { reason: payload.reason, by };
+    deadline.reminded = [];
+    deadline.overdue = false;
+    this.accept(null, null);
+    this.commands.push({
+      type: 'record',
+      at: this.at,
+      facts: { extension: { extendedDueAt: deadline.extendedDueAt, reason: payload.reason, by, at: this.at } },
+      audit: { eventKey: 'extended', action: 'extended', userId: by, message: `due ${deadline.extendedDueAt} instead of ${deadline.dueAt}: ${payload.reason}` },
+    });
+    this.armDeadline();
+    this.notice('extended', { extended_due_at: deadline.extendedDueAt });
+    this.message('extension', { extended_due_at: deadline.extendedDueAt, reason: payload.reason });
   }
 
   private manualAnswer(action: 'manualInput' | 'erasureConfirm', raw: unknown, payload: ActionPayload<'manualInput'> | ActionPayload<'erasureConfirm'>): void {
@@ -767,6 +1104,7 @@ class Step {
     }
     switch (state.stage) {
       case 'planning':
+      case 'verification':
       case 'review':
         return;
       case 'access':
@@ -825,7 +1163,8 @@ class Step {
     const state = this.state;
     const plan = state.plan!;
     const counts = state.counts[phase];
-    if (counts.error === 0 && !state.draining) {
+    // A legal hold keeps erasure from starting anything new (access goes on).
+    if (counts.error === 0 && !state.draining && !(phase === 'erasure' && state.legalHold)) {
       while (counts.in_processing < plan.settings.collectionConcurrency) {
         const position = this.takeReady(phase);
         if (position === undefined) break;
@@ -862,6 +1201,8 @@ class Step {
       [status, stoppedAt] = ['error', { step: phase, collection: failed.collection }];
     } else if (counts.awaiting_input + counts.paused > 0 && !running) {
       [status, stoppedAt] = ['paused', { step: phase, collection: first((task) => task.status === 'awaiting_input' || task.status === 'paused').collection }];
+    } else if (phase === 'erasure' && state.legalHold && !running) {
+      status = 'paused';
     }
     if (status === state.status && stoppedAt?.collection === state.stoppedAt?.collection) return;
     const audit: AuditEntry | undefined = failed
@@ -872,9 +1213,12 @@ class Step {
 
   private transition(transition: TransitionRecord, audit?: AuditEntry): void {
     const state = this.state;
+    const changed = state.status !== transition.status;
     state.status = transition.status;
     if (transition.stoppedAt !== undefined) state.stoppedAt = transition.stoppedAt;
     this.commands.push({ type: 'record', at: this.at, transition, ...(audit ? { audit } : {}) });
+    const event = ({ approved: 'approved', paused: 'paused', error: 'errored' } as const)[transition.status as 'approved' | 'paused' | 'error'];
+    if (changed && event) this.notice(event);
   }
 
   private resolveEffect(effect: string): void {
@@ -897,6 +1241,8 @@ class Step {
       transition: { status: 'complete', stoppedAt: null, ...(warnings.length ? { warnings } : {}) },
       audit: { eventKey: 'finished', action: 'finished', userId: 'system', message: null },
     });
+    this.notice('completed', { warnings: warnings.length });
+    this.message('completion', {});
   }
 
   private finishCanceled(): void {
@@ -918,6 +1264,9 @@ class Step {
         if (task.status === 'awaiting_input') this.commands.push({ type: 'cancelTimer', timer: manualTimer(phase, this.keyAt(position), task.run) });
       });
     }
+    // A request that finishes keeps no timer: no reminder or overdue notice follows it.
+    this.disarmDeadline();
+    if (state.verification?.status === 'pending') this.commands.push({ type: 'cancelTimer', timer: VERIFICATION_TIMER });
     this.commands.push({ type: 'finish', outcome });
   }
 }

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { fidesKey, leafFields, maskingStrategySchema, type DatasetCollection, type MaskingStrategyConfig } from './datasets.js';
+import { regulationSchema } from './deadlines.js';
 
 export const ACTION_TYPES = ['access', 'erasure'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
@@ -34,6 +35,12 @@ export const policySchema = z.object({
   name: z.string().min(1),
   requires_approval: z.boolean().default(false),
   requires_erasure_confirmation: z.boolean().default(false),
+  /** (gdpr when absent) The regime a request made under this policy follows unless it names its own (docs/decisions.md, "Deadlines"). */
+  regulation: regulationSchema.optional(),
+  /** For `custom`: calendar days to respond. */
+  custom_days: z.number().int().min(1).max(366).nullable().optional(),
+  /** Requests start `identity_unverified`: a code goes to the person's email. */
+  requires_identity_verification: z.boolean().optional(),
   rules: z.array(policyRuleSchema).default([]),
 });
 export type Policy = z.infer<typeof policySchema>;

@@ -16,11 +16,13 @@ export const PRIVACY_REQUEST_STATUSES = [
   'error',
   'complete',
   'canceled',
+  /** The same identity and policy as an open (or recent) request: linked to it, never run. */
+  'duplicate',
 ] as const;
 export type PrivacyRequestStatus = (typeof PRIVACY_REQUEST_STATUSES)[number];
 
 /** Statuses a request never leaves. */
-export const FINAL_STATUSES: readonly PrivacyRequestStatus[] = ['denied', 'complete', 'canceled'];
+export const FINAL_STATUSES: readonly PrivacyRequestStatus[] = ['denied', 'complete', 'canceled', 'duplicate'];
 
 export const PRIVACY_REQUEST_ID = /^pri_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -4,23 +4,44 @@
  * execution log, manual deadlines. The workflow sends what piled up while the previous batch was
  * written, so one activity records many steps; every write is idempotent.
  */
+import { recordRequestFacts } from '../db/privacy-requests.js';
 import { insertPlannedTasks, recordTaskChange } from '../db/request-tasks.js';
+import { enqueueWebhookEvent } from '../db/webhooks.js';
 import { eventKey, type LifecycleCommand } from '../domain/lifecycle.js';
 import type { ExecutionContext } from './context.js';
 import { manualDeadlinePassed } from './manual.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from './transitions.js';
 
-export type BookkeepingEntry = Extract<LifecycleCommand, { type: 'record' | 'recordTask' | 'recordTasks' | 'recordCollectionError' | 'manualDeadlinePassed' }>;
+export type BookkeepingEntry = Extract<LifecycleCommand, { type: 'record' | 'recordTask' | 'recordTasks' | 'recordCollectionError' | 'manualDeadlinePassed' | 'notify' }>;
 
-export const isBookkeeping = (command: LifecycleCommand): command is BookkeepingEntry =>
-  command.type === 'record' || command.type === 'recordTask' || command.type === 'recordTasks' || command.type === 'recordCollectionError' || command.type === 'manualDeadlinePassed';
+/** The webhook deliveries the batch created: the workflow starts one delivery workflow for each. */
+export interface BookkeepingResult {
+  deliveries: string[];
+}
 
-export async function recordBookkeeping(context: ExecutionContext, { privacyRequestId, entries }: { privacyRequestId: string; entries: BookkeepingEntry[] }): Promise<void> {
+/** A webhook event's id: the same notice of the same request always has the same id. */
+export const webhookEventId = (privacyRequestId: string, key: string) => `${privacyRequestId}:${key}`;
+
+export async function recordBookkeeping(context: ExecutionContext, { privacyRequestId, entries }: { privacyRequestId: string; entries: BookkeepingEntry[] }): Promise<BookkeepingResult> {
+  const deliveries: string[] = [];
   for (const entry of entries) {
     switch (entry.type) {
       case 'record':
+        // Facts first: whoever sees the audit row (an extension) sees its new due date.
+        if (entry.facts) await recordRequestFacts(context.sql, privacyRequestId, entry.facts);
         if (entry.transition) await recordTransition(context, { privacyRequestId, at: entry.at, ...entry.transition, ...(entry.audit ? { audit: entry.audit } : {}) });
         else if (entry.audit) await recordAudit(context, { privacyRequestId, at: entry.at, audit: entry.audit });
+        break;
+      case 'notify':
+        deliveries.push(
+          ...(await enqueueWebhookEvent(context.sql, {
+            id: webhookEventId(privacyRequestId, entry.key),
+            type: `request.${entry.event}`,
+            privacyRequestId,
+            occurredAt: entry.at,
+            data: entry.data,
+          })),
+        );
         break;
       case 'recordTasks':
         await insertPlannedTasks(context.sql, privacyRequestId, entry.phase, entry.collections, new Date(entry.at));
@@ -56,4 +77,5 @@ export async function recordBookkeeping(context: ExecutionContext, { privacyRequ
         break;
     }
   }
+  return { deliveries };
 }

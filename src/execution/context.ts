@@ -2,6 +2,7 @@
 import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { Sql } from '../db/client.js';
 import type { PlanSnapshot } from '../db/plans.js';
+import type { Mailer } from '../messages/smtp.js';
 
 export interface ExecutionContext {
   sql: Sql;
@@ -12,6 +13,10 @@ export interface ExecutionContext {
    * is megabytes of JSON that every collection step needs: the worker keeps the recent ones.
    */
   snapshots?: Map<string, PlanSnapshot>;
+  /** Sends messages to the data subject; undefined when no SMTP server is configured (messages are `skipped`). */
+  mailer?: Mailer | undefined;
+  /** The API's public address (DSRFLOW_PUBLIC_URL): links in messages point there. */
+  publicUrl?: string | undefined;
 }
 
 const SNAPSHOTS_KEPT = 32;

@@ -7,7 +7,7 @@ import { connectionTypes } from '../db/connections.js';
 import { datasetsOfEnabledConnections } from '../db/datasets.js';
 import { saveSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { getPolicy } from '../db/policies.js';
-import { getPrivacyRequest, identityNames } from '../db/privacy-requests.js';
+import { getPrivacyRequest, identityNames, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { planTraversal, PlanningError, splitCollectionKey } from '../domain/graph.js';
 import type { PlannedRequest as LifecyclePlan } from '../domain/lifecycle.js';
 import { policyActionTypes } from '../domain/policies.js';
@@ -17,7 +17,8 @@ import { snapshotOf } from './inputs.js';
 /** What the workflow needs to orchestrate (keys, dependencies and field names, never data); the worker adds its settings. */
 export type PlannedRequest = Omit<LifecyclePlan, 'settings'>;
 
-async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, requestAsksConfirmation: boolean): Promise<PlannedRequest> {
+async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, request: PrivacyRequestRow): Promise<PlannedRequest> {
+  const requestAsksConfirmation = request.requires_erasure_confirmation;
   const types = await connectionTypes(context.sql, [...new Set(snapshot.plan.collections.map((collection) => collection.connectionKey))]);
   return {
     policyKey: snapshot.policy.key,
@@ -36,6 +37,17 @@ async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, requ
         fields: definition.fields.map((field) => field.name),
       };
     }),
+    // The deadline as the API set it at receipt (requests from before deadlines have none).
+    deadline: request.due_at
+      ? {
+          regulation: request.regulation,
+          customDays: snapshot.policy.custom_days ?? null,
+          receivedAt: request.created_at.toISOString(),
+          dueAt: request.due_at.toISOString(),
+          extendedDueAt: request.extended_due_at?.toISOString() ?? null,
+        }
+      : null,
+    requiresVerification: (snapshot.policy.requires_identity_verification ?? false) && request.identity_verified_at === null,
   };
 }
 
@@ -44,7 +56,7 @@ export async function planPrivacyRequest(context: ExecutionContext, privacyReque
   const request = await getPrivacyRequest(sql, privacyRequestId);
   if (!request) throw new PrivacyRequestNotFound(`Privacy request ${privacyRequestId} is not in the database`);
   const existing = await snapshotOf(context, privacyRequestId);
-  if (existing) return summarize(context, existing, request.requires_erasure_confirmation);
+  if (existing) return summarize(context, existing, request);
 
   const policy = await getPolicy(sql, request.policy_key);
   if (!policy) throw new ConfigurationError(`Policy ${request.policy_key} does not exist any more`);
@@ -61,5 +73,5 @@ export async function planPrivacyRequest(context: ExecutionContext, privacyReque
     datasets: Object.fromEntries(datasets.map(({ dataset }) => [dataset.fides_key, dataset])),
     plan,
   });
-  return summarize(context, snapshot, request.requires_erasure_confirmation);
+  return summarize(context, snapshot, request);
 }

@@ -5,7 +5,11 @@
  * failed to start leaves nothing behind.
  */
 import type { Client } from '@temporalio/client';
-import type { Sql } from '../db/client.js';
+import { createHmac } from 'node:crypto';
+import { recordAuditLog } from '../db/audit-log.js';
+import type { Sql, TransactionSql } from '../db/client.js';
+import { acknowledgeBy, daysLeft, dueAt, type Regulation } from '../domain/deadlines.js';
+import { DEFAULT_DEADLINE_SETTINGS, type DeadlineSettings } from '../domain/lifecycle.js';
 import { getPolicy } from '../db/policies.js';
 import { insertIdentities, insertPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { policyActionTypes, type Policy } from '../domain/policies.js';
@@ -18,6 +22,8 @@ export interface SubmitDeps {
   taskQueue: string;
   encryptionKey: Buffer;
   identityTtlMs: number;
+  deadlines?: DeadlineSettings | undefined;
+  duplicates?: { enabled: boolean; windowMs: number } | undefined;
 }
 
 export interface PrivacyRequestSubmission {
@@ -26,6 +32,29 @@ export interface PrivacyRequestSubmission {
   policy_key: string;
   identity: Identity;
   requires_erasure_confirmation?: boolean | undefined;
+  /** The regime the request follows; the policy's when omitted. */
+  regulation?: Regulation | undefined;
+}
+
+/** Why a submission cannot be taken as it is: the field and the reason (422, nothing stored). */
+export function submissionProblem(submission: PrivacyRequestSubmission, policy: Policy): { field: string; message: string } | undefined {
+  const regulation = submission.regulation ?? policy.regulation ?? 'gdpr';
+  if (regulation === 'custom' && !policy.custom_days) {
+    return { field: 'regulation', message: `policy ${policy.key} sets no number of days (custom_days), so requests under it cannot follow the custom regulation` };
+  }
+  if (policy.requires_identity_verification && !submission.identity.email) {
+    return { field: 'identity.email', message: `policy ${policy.key} requires identity verification: an email identity is needed to send the code to` };
+  }
+  return undefined;
+}
+
+/**
+ * The identities as one keyed digest (never the values): what recognises a second request for
+ * the same person. Keyed, so the digest alone does not confirm a guessed address.
+ */
+export function identityDigest(key: Buffer, identity: Identity): string {
+  const canonical = JSON.stringify(Object.entries(identity).sort(([a], [b]) => a.localeCompare(b)));
+  return createHmac('sha256', key).update(`identity-digest:${canonical}`).digest('hex');
 }
 
 export interface SubmitResult {
@@ -49,9 +78,16 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
     const policy = policies.get(submission.policy_key)!;
     const id = newPrivacyRequestId();
     const actionTypes = policyActionTypes(policy);
+    const regulation = submission.regulation ?? policy.regulation ?? 'gdpr';
+    const settings = deps.deadlines ?? DEFAULT_DEADLINE_SETTINGS;
+    const receivedAt = new Date();
+    const options = { timeZone: settings.timeZone, customDays: policy.custom_days ?? null, periodOverrideMs: settings.periodOverrideMs };
+    const digest = identityDigest(deps.encryptionKey, submission.identity);
     let started = false;
     try {
       const row = await deps.sql.begin(async (tx) => {
+        // One submission at a time per person and policy, so that two at once cannot both be the original.
+        const original = deps.duplicates?.enabled ? await findOriginal(tx, digest, policy.key, deps.duplicates.windowMs) : undefined;
         const inserted = await insertPrivacyRequest(tx, {
           id,
           external_id: submission.external_id ?? null,
@@ -60,8 +96,20 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
           requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
           requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
           created_by: createdBy,
+          regulation,
+          created_at: receivedAt,
+          due_at: original ? null : dueAt(regulation, receivedAt, options),
+          acknowledge_by: original ? null : acknowledgeBy(regulation, receivedAt, options),
+          status: original ? 'duplicate' : policy.requires_identity_verification ? 'identity_unverified' : 'pending',
+          duplicate_of: original ?? null,
+          identity_digest: digest,
         });
         await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
+        if (original) {
+          // A duplicate is recorded and linked, and never run: no workflow.
+          await recordAuditLog(tx, { privacy_request_id: id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, receivedAt);
+          return inserted;
+        }
         const input: PrivacyRequestInput = { privacyRequestId: id };
         await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
           workflowId: id,
@@ -72,6 +120,7 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
             { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
             { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
             { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
+            ...(inserted.due_at ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: inserted.due_at }] : []),
           ],
         });
         started = true;
@@ -95,6 +144,17 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
   return result;
 }
 
+/** The open request (or, within the window, the recent one) this one duplicates; undefined when none. */
+async function findOriginal(tx: TransactionSql, digest: string, policyKey: string, windowMs: number): Promise<string | undefined> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${`duplicate:${digest}:${policyKey}`}, 0))`;
+  const [row] = await tx<{ id: string }[]>`
+    select id from privacy_request
+    where identity_digest = ${digest} and policy_key = ${policyKey} and status <> 'duplicate'
+      and (status not in ('complete', 'denied', 'canceled') or created_at > now() - ${`${windowMs} milliseconds`}::interval)
+    order by created_at desc limit 1`;
+  return row?.id;
+}
+
 /** Where a paused or failed request is resumed (reference 000: resume_endpoint). */
 export function resumeEndpoint(row: PrivacyRequestRow): string | null {
   if (row.status === 'error') return `/privacy-request/${row.id}/retry`;
@@ -103,6 +163,8 @@ export function resumeEndpoint(row: PrivacyRequestRow): string | null {
   }
   return null;
 }
+
+const FINAL: readonly string[] = ['complete', 'denied', 'canceled', 'duplicate'];
 
 /** A timestamp as the API writes it (ISO 8601, UTC), or null. */
 export const iso = (date: Date | null | undefined) => (date ? date.toISOString() : null);
@@ -128,6 +190,17 @@ export function toPrivacyRequestResponse(row: PrivacyRequestRow) {
     requires_erasure_confirmation: row.requires_erasure_confirmation,
     erasure_preview: row.erasure_preview,
     warnings: row.warnings ?? [],
+    regulation: row.regulation,
+    due_at: iso(row.due_at),
+    extended_due_at: iso(row.extended_due_at),
+    days_left: FINAL.includes(row.status) ? null : daysLeft(row.extended_due_at ?? row.due_at, new Date()),
+    acknowledge_by: iso(row.acknowledge_by),
+    extension_reason: row.extension_reason,
+    identity_verified_at: iso(row.identity_verified_at),
+    denial_reason_code: row.denial_reason_code,
+    duplicate_of: row.duplicate_of,
+    legal_hold: row.legal_hold,
+    legal_hold_reason: row.legal_hold_reason,
     stopped_collection_details: row.stopped_collection_details,
     resume_endpoint: resumeEndpoint(row),
   };

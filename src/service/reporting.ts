@@ -8,8 +8,10 @@ import { firstAuditLogsPerAction } from '../db/audit-log.js';
 import type { AuditLogAction } from '../domain/lifecycle.js';
 import type { Sql } from '../db/client.js';
 import { firstExecutionLogsPerDataset } from '../db/execution-log.js';
+import { METRIC_REQUEST_TYPES, periodMetrics, type MetricCounts, type MetricRequestType } from '../db/metrics.js';
 import { listPrivacyRequests, readIdentitiesOf, type PrivacyRequestFilters } from '../db/privacy-requests.js';
 import type { Identity } from '../domain/privacy-requests.js';
+import { neutraliseFormula } from '../domain/access-package.js';
 import { toPrivacyRequestResponse } from './privacy-requests.js';
 
 /** Embedded logs stop at this many entries per group; the log endpoint has them all. */
@@ -27,6 +29,14 @@ export const AUDIT_GROUPS: Record<AuditLogAction, string> = {
   action_rejected: 'Action rejected',
   finished: 'Request finished',
   warning: 'Request warnings',
+  verification_sent: 'Identity verification',
+  verified: 'Identity verification',
+  extended: 'Due date',
+  due_soon: 'Due date',
+  overdue: 'Due date',
+  legal_hold_placed: 'Legal hold',
+  legal_hold_lifted: 'Legal hold',
+  duplicate: 'Duplicate',
 };
 
 export interface LogEntry {
@@ -125,4 +135,90 @@ export async function verboseResults(sql: Sql, privacyRequestIds: string[]): Pro
     results.set(requestId, Object.fromEntries(ordered.map(([name, group]) => [name, group.entries])));
   }
   return results;
+}
+
+// ---- Compliance metrics (CCPA §7102(a)) ----------------------------------------------------
+
+/** What a regulation's (or all regulations') requests of each type came to. */
+export type MetricsByType = Record<MetricRequestType, MetricCounts>;
+
+export interface MetricsReport {
+  year: number;
+  /** The period of receipt: [from, to), UTC. */
+  from: string;
+  to: string;
+  /** When `open` and `overdue_open` were measured (the database's clock). */
+  as_of: string;
+  access: MetricCounts;
+  erasure: MetricCounts;
+  /** The same per regulation, for the regulations of the requests received in the year. */
+  by_regulation: Record<string, MetricsByType>;
+}
+
+const noRequests = (): MetricCounts => ({
+  received: 0,
+  duplicates: 0,
+  complied_in_whole: 0,
+  complied_in_part: 0,
+  denied: 0,
+  denied_by_reason: {},
+  canceled: 0,
+  open: 0,
+  overdue_open: 0,
+  completed_late: 0,
+  median_days_to_respond: null,
+  mean_days_to_respond: null,
+});
+
+/** The metrics of the requests received in the calendar year (UTC). */
+export async function complianceMetrics(sql: Sql, year: number): Promise<MetricsReport> {
+  const from = new Date(Date.UTC(year, 0, 1));
+  const to = new Date(Date.UTC(year + 1, 0, 1));
+  const { asOf, rows } = await periodMetrics(sql, from, to);
+  const all: MetricsByType = { access: noRequests(), erasure: noRequests() };
+  const byRegulation: Record<string, MetricsByType> = {};
+  for (const { regulation, request_type, ...counts } of rows) {
+    const target = regulation === null ? all : (byRegulation[regulation] ??= { access: noRequests(), erasure: noRequests() });
+    target[request_type] = counts;
+  }
+  return { year, from: from.toISOString(), to: to.toISOString(), as_of: asOf.toISOString(), ...all, by_regulation: byRegulation };
+}
+
+export const METRICS_CSV_COLUMNS = [
+  'regulation', 'request_type', 'received', 'duplicates', 'complied_in_whole', 'complied_in_part', 'denied', 'denied_by_reason',
+  'canceled', 'open', 'overdue_open', 'completed_late', 'median_days_to_respond', 'mean_days_to_respond',
+] as const;
+
+/** RFC 4180, null as empty; text a spreadsheet would run as a formula gets a leading apostrophe, as in the request export. */
+function metricsCsvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = neutraliseFormula(String(value));
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** One record per (regulation or `all`, request type): `all` first, then the regulations by name. CRLF line ends. */
+export function metricsCsv(report: MetricsReport): string {
+  const groups: [string, MetricsByType][] = [
+    ['all', { access: report.access, erasure: report.erasure }],
+    ...Object.entries(report.by_regulation).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ];
+  const lines = [METRICS_CSV_COLUMNS.join(',')];
+  for (const [regulation, byType] of groups) {
+    for (const requestType of METRIC_REQUEST_TYPES) {
+      const counts = byType[requestType];
+      // `insuf_verification: 2; other: 1`, by code.
+      const reasons = Object.entries(counts.denied_by_reason)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([code, count]) => `${code}: ${count}`)
+        .join('; ');
+      const record: Record<(typeof METRICS_CSV_COLUMNS)[number], string | number | null> = {
+        ...counts,
+        regulation,
+        request_type: requestType,
+        denied_by_reason: reasons || null,
+      };
+      lines.push(METRICS_CSV_COLUMNS.map((column) => metricsCsvField(record[column])).join(','));
+    }
+  }
+  return `${lines.join('\r\n')}\r\n`;
 }

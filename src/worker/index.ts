@@ -16,6 +16,19 @@ import { createStorage } from '../storage/index.js';
 import { dataConverter, FAILURE_CONVERTER_PATH } from '../temporal/codec.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { startMaintenance } from './maintenance.js';
+import { createMailer, type Mailer } from '../messages/smtp.js';
+
+/** The SMTP mailer; without DSRFLOW_SMTP_URL none, and messages are recorded as skipped (said once, here). */
+function messagingMailer(config: Config): Mailer | undefined {
+  const log = createLogger('worker', config.logLevel);
+  if (!config.messaging.smtp) {
+    log.info('Messages to data subjects are recorded as skipped: DSRFLOW_SMTP_URL is not set');
+    return undefined;
+  }
+  const mailer = createMailer(config.messaging.smtp, config.messaging.from);
+  log.info('Messages to data subjects go through SMTP', { server: mailer.server, tls: config.messaging.smtp.secure ? 'smtps' : 'starttls-if-offered' });
+  return mailer;
+}
 
 /** The workflow entry point: TypeScript sources under tsx and vitest, compiled JavaScript in dist/. */
 export function workflowsPath(): string {
@@ -57,9 +70,10 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   }
   const connectors = new ConnectorRegistry(sql, encryptionKey, { allow: config.connections.allow });
   const activities = createActivities(
-    { sql, connectors, encryptionKey, snapshots: new Map() },
+    { sql, connectors, encryptionKey, snapshots: new Map(), mailer: messagingMailer(config), publicUrl: config.accessPackages.publicUrl },
     config.execution,
     createStorage(config.accessPackages.storage),
+    config.webhooks,
   );
   const worker = await Worker.create({
     connection: nativeConnection,

@@ -55,10 +55,13 @@ function bodyFor(method: string, path: string): { body: string; type: string } |
     'PATCH /api/v1/dsr/policy': () => json([{ key: 'matrix_policy', name: 'Matrix' }]),
     'PATCH /api/v1/dsr/policy/{policy_key}/rule': () => json([{ key: 'matrix_rule', name: 'Matrix', action_type: 'access' }]),
     'PATCH /api/v1/dsr/policy/{policy_key}/rule/{rule_key}/target': () => json([{ key: 'matrix_target', data_category: 'user' }]),
+    'PUT /api/v1/message-template/{message_type}': () => json({ subject: 'Received', text: 'We received {{privacy_request_id}}.', html: '<p>We received {{privacy_request_id}}.</p>' }),
     'POST /api/v1/oauth/client': () => json({ name: 'matrix', scopes: [] }),
     'PUT /api/v1/oauth/client/{client_id}/scope': () => json({ scopes: [] }),
     'POST /api/v1/user': () => json({ username: 'matrix-new', password: 'a long enough password', roles: ['respondent'] }),
     'PATCH /api/v1/user/{username}': () => json({ disabled: false }),
+    'POST /api/v1/webhook': () => json({ url: 'https://hooks.example.com/matrix', event_types: ['request.completed'] }),
+    'PATCH /api/v1/webhook/{webhook_id}': () => json({ enabled: false }),
     'POST /codec/encode': () => json({ payloads: [] }),
     'POST /codec/decode': () => json({ payloads: [] }),
     'POST /codec/ui/{key}/encode': () => json({ payloads: [] }),
@@ -85,6 +88,8 @@ const PARAMETERS: Record<string, () => string> = {
   client_id: () => fixture.clientId,
   username: () => fixture.username,
   key: () => 'not-the-key-not-the-key-not-the-key',
+  webhook_id: () => 'whk_00000000-0000-0000-0000-000000000000',
+  message_type: () => 'receipt',
 };
 
 const fillPath = (path: string) =>

@@ -178,6 +178,9 @@ export async function privacyRequestWorkflow(input: PrivacyRequestWorkflowInput)
           },
         };
       }
+      default:
+        // Actions added after this workflow was frozen: its requests keep working as they did.
+        return { reason: `${action} refused: this request runs on the workflow from before ${action} existed` };
     }
   }
 

@@ -1,0 +1,52 @@
+/**
+ * What the data subject hears from the lifecycle: messages with the request's own links, and the
+ * identity verification code. The workflow asks; these steps fill in what only the database knows.
+ */
+import { createHmac } from 'node:crypto';
+import { getAccessPackage } from '../db/access-packages.js';
+import { storeVerificationCode } from '../db/identity-verifications.js';
+import { linkKey, signDownload } from '../domain/download-links.js';
+import type { ExecutionContext } from './context.js';
+import { sendMessage, type SendMessageInput, type SendMessageResult } from './messages.js';
+
+/** Digits in a verification code. */
+export const VERIFICATION_CODE_DIGITS = 6;
+
+/**
+ * The code of one issue: derived from the encryption key, so a retried activity sends the same
+ * code it stored, and nothing but its hash is ever written.
+ */
+export function verificationCode(key: Buffer, privacyRequestId: string, issue: number): string {
+  const digest = createHmac('sha256', key).update(`verification-code:${privacyRequestId}:${issue}`).digest();
+  return String(digest.readUInt32BE(0) % 10 ** VERIFICATION_CODE_DIGITS).padStart(VERIFICATION_CODE_DIGITS, '0');
+}
+
+/** What is stored: keyed, so a copy of the table alone does not give the 10^6 codes away. */
+export function verificationCodeHash(key: Buffer, privacyRequestId: string, code: string): string {
+  return createHmac('sha256', key).update(`verification-hash:${privacyRequestId}:${code}`).digest('hex');
+}
+
+export async function issueVerificationCode(context: ExecutionContext, input: { privacyRequestId: string; issue: number; expiresAt: string }): Promise<SendMessageResult> {
+  const code = verificationCode(context.encryptionKey, input.privacyRequestId, input.issue);
+  await storeVerificationCode(context.sql, input.privacyRequestId, verificationCodeHash(context.encryptionKey, input.privacyRequestId, code), new Date(input.expiresAt));
+  return sendMessage(context, {
+    privacyRequestId: input.privacyRequestId,
+    type: 'verification_code',
+    idempotencyKey: `${input.privacyRequestId}:verification_code:${input.issue}`,
+    variables: { code, expires_at: input.expiresAt },
+  });
+}
+
+/** A message of the lifecycle; the completion of an access request carries its package's signed link. */
+export async function messageDataSubject(context: ExecutionContext & { publicUrl?: string | undefined }, input: SendMessageInput): Promise<SendMessageResult> {
+  const variables = { ...input.variables };
+  if (input.type === 'completion' && context.publicUrl) {
+    const row = await getAccessPackage(context.sql, input.privacyRequestId);
+    if (row?.expires_at && (row.status === 'available' || row.status === 'downloaded')) {
+      const expires = Math.floor(row.expires_at.getTime() / 1000);
+      const query = new URLSearchParams({ expires: String(expires), signature: signDownload(linkKey(context.encryptionKey), input.privacyRequestId, expires) });
+      variables.access_package_url = `${context.publicUrl}/api/v1/access-package/${encodeURIComponent(input.privacyRequestId)}/download?${query}`;
+    }
+  }
+  return sendMessage(context, { ...input, variables });
+}
