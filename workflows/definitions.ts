@@ -5,7 +5,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ACTION_NAMES, type ActionName, type ActionPayload } from '../src/domain/actions.js';
-import type { LifecycleState } from '../src/domain/lifecycle.js';
+import type { LifecycleState, PlannedDeadline } from '../src/domain/lifecycle.js';
 import type { PrivacyRequestStatus } from '../src/domain/privacy-requests.js';
 
 /** The workflow of a privacy request: a shell around the lifecycle machine (workflows/privacy-request.ts). */
@@ -22,6 +22,8 @@ export interface PrivacyRequestInput {
   privacyRequestId: string;
   /** Set by continue-as-new: the whole lifecycle state of the run it continues. */
   state?: LifecycleState;
+  /** The deadline the API set at receipt: it holds from the first moment, before the plan. */
+  deadline?: PlannedDeadline | null;
 }
 
 /** Where a continued run picks up: what is already done, so nothing runs twice. */

@@ -77,7 +77,7 @@ const collectionSteps = (settings: ExecutionSettings, summary: string) =>
 export async function privacyRequest(input: PrivacyRequestInput): Promise<PrivacyRequestOutcome> {
   const { privacyRequestId } = input;
   const now = () => new Date().toISOString(); // workflow time: the same on replay
-  let state = input.state ?? initialState(privacyRequestId);
+  let state = input.state ?? initialState(privacyRequestId, input.deadline);
   /** Bookkeeping asked for and not written yet; how many were asked for and written so far. */
   const pending: BookkeepingEntry[] = [];
   let queued = 0;

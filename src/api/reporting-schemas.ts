@@ -72,6 +72,12 @@ export const privacyRequestListQuery = (maxPageSize: number) =>
     completed_gt: dateFilter('Finished processing after'),
     errored_lt: dateFilter('Failed before'),
     errored_gt: dateFilter('Failed after'),
+    due_before: dateFilter('Due (the extended date once extended) before'),
+    due_after: dateFilter('Due (the extended date once extended) after'),
+    overdue: z
+      .stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] })
+      .optional()
+      .meta({ type: 'boolean', description: 'true: not finished and past the due date that counts; false: the others' }),
     verbose: flag('Embed `results`: execution logs grouped by dataset and audit logs ("Request approved", "Request finished"…), at most 50 entries per group'),
     include_identities: flag('Embed `identity`: the identities submitted, while their time to live (DSRFLOW_IDENTITY_TTL) lasts; `{}` afterwards'),
     download_csv: flag('Answer every request the filters select as CSV (text/csv), newest first, instead of a page of JSON'),
@@ -102,7 +108,9 @@ export const PrivacyRequestPageSchema = pageOf(PrivacyRequestListItemSchema, 'Pr
 
 export const PrivacyRequestCsvSchema = z.string().meta({
   description: 'With download_csv=true. One header line, then one line per request (RFC 4180, CRLF line ends)',
-  example: 'id,external_id,status,policy_key,action_types,requested_at,created_at,reviewed_at,reviewed_by,created_by,started_processing_at,finished_processing_at,errored_at,canceled_at,paused_at,denial_reason,warnings\r\n',
+  example:
+    'id,external_id,status,policy_key,action_types,requested_at,created_at,reviewed_at,reviewed_by,created_by,started_processing_at,finished_processing_at,errored_at,canceled_at,paused_at,denial_reason,warnings,' +
+    'regulation,due_at,extended_due_at,acknowledge_by,extension_reason,identity_verified_at,denial_reason_code,duplicate_of,legal_hold\r\n',
 });
 
 export const ExecutionLogSchema = z

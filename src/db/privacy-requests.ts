@@ -272,6 +272,11 @@ export interface PrivacyRequestFilters {
   completed_gt?: Date | undefined;
   errored_lt?: Date | undefined;
   errored_gt?: Date | undefined;
+  /** The due date that counts (extended once extended). */
+  due_before?: Date | undefined;
+  due_after?: Date | undefined;
+  /** Not finished and past the due date that counts. */
+  overdue?: boolean | undefined;
 }
 
 /** The column each date filter compares (`completed_*` is when processing finished). */
@@ -322,6 +327,11 @@ function where(sql: Sql, filters: PrivacyRequestFilters) {
     filters.policy_key !== undefined ? sql`policy_key = ${filters.policy_key}` : undefined,
     filters.has_warnings === true ? sql`warnings is not null` : undefined,
     filters.has_warnings === false ? sql`warnings is null` : undefined,
+    // The expression of the partial index privacy_request_due (0007).
+    filters.due_before !== undefined ? sql`coalesce(extended_due_at, due_at) < ${filters.due_before}` : undefined,
+    filters.due_after !== undefined ? sql`coalesce(extended_due_at, due_at) > ${filters.due_after}` : undefined,
+    filters.overdue === true ? sql`coalesce(extended_due_at, due_at) < now() and status not in ('complete', 'denied', 'canceled', 'duplicate')` : undefined,
+    filters.overdue === false ? sql`not (coalesce(extended_due_at, due_at) < now() and status not in ('complete', 'denied', 'canceled', 'duplicate')) or due_at is null` : undefined,
     ...Object.entries(DATE_FILTERS).flatMap(([name, column]) => {
       const before = filters[`${name}_lt` as keyof PrivacyRequestFilters] as Date | undefined;
       const after = filters[`${name}_gt` as keyof PrivacyRequestFilters] as Date | undefined;
@@ -358,12 +368,14 @@ export async function listPrivacyRequests(sql: Sql, filters: PrivacyRequestFilte
 export const CSV_COLUMNS = [
   'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by', 'created_by',
   'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason', 'warnings',
+  'regulation', 'due_at', 'extended_due_at', 'acknowledge_by', 'extension_reason', 'identity_verified_at', 'denial_reason_code', 'duplicate_of', 'legal_hold',
 ] as const;
 
 /** A column as the JSON listing writes it: timestamps in ISO (UTC, milliseconds), action types joined by `;`. */
 function csvValue(column: (typeof CSV_COLUMNS)[number]): string {
-  if (column.endsWith('_at')) return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  if (column.endsWith('_at') || column === 'acknowledge_by') return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   if (column === 'action_types') return `array_to_string(action_types, ';')`;
+  if (column === 'legal_hold') return `legal_hold::text`;
   // `erasure dataset:collection: reason; …`
   if (column === 'warnings') return `(select string_agg(concat_ws(' ', w ->> 'phase', (w ->> 'collection') || ':', w ->> 'reason'), '; ') from jsonb_array_elements(warnings) w)`;
   return column;

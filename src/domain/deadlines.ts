@@ -109,10 +109,13 @@ function startOfLocalDay(date: LocalDate, timeZone: string): number {
     if (next === guess) break;
     guess = next;
   }
-  // A clock change at midnight: the day begins at the first instant that shows it.
-  while (localDateOf(guess, timeZone).day !== date.day) guess += 15 * 60 * 1000;
+  // A clock change at midnight: the day begins at the first instant that shows it. A day the zone
+  // skipped altogether (Pacific/Apia, 30 December 2011) "begins" when the next one does.
+  while (compareDates(localDateOf(guess, timeZone), date) < 0) guess += 15 * 60 * 1000;
   return guess;
 }
+
+const compareDates = (a: LocalDate, b: LocalDate) => a.year - b.year || a.month - b.month || a.day - b.day;
 
 const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
 

@@ -326,6 +326,17 @@ export function taskOf(state: LifecycleState, phase: Phase, collection: string):
   return position === undefined ? undefined : state.tasks[phase][position];
 }
 
+const deadlineFrom = (planned: PlannedDeadline): DeadlineState => ({
+  regulation: planned.regulation,
+  customDays: planned.customDays,
+  periodStart: planned.receivedAt,
+  dueAt: planned.dueAt,
+  extendedDueAt: planned.extendedDueAt,
+  extension: null,
+  reminded: [],
+  overdue: false,
+});
+
 /** 2: deadlines, verification, legal hold and notices. */
 export const STATE_VERSION = 2;
 
@@ -336,7 +347,8 @@ export function upgradeState(state: LifecycleState | (Omit<LifecycleState, 'vers
   throw new Error(`A lifecycle state of version ${String(state.version)} cannot be continued by code of version ${STATE_VERSION}`);
 }
 
-export function initialState(privacyRequestId: string): LifecycleState {
+/** `deadline`: as the API set it at receipt (the workflow's input), so that it holds before the plan. */
+export function initialState(privacyRequestId: string, deadline?: PlannedDeadline | null): LifecycleState {
   return {
     version: STATE_VERSION,
     privacyRequestId,
@@ -359,7 +371,7 @@ export function initialState(privacyRequestId: string): LifecycleState {
     pendingEffects: {},
     nextAck: 1,
     outcome: null,
-    deadline: null,
+    deadline: deadline ? deadlineFrom(deadline) : null,
     verification: null,
     legalHold: null,
     holds: 0,
@@ -625,19 +637,10 @@ class Step {
   private receive(): void {
     const state = this.state;
     const planned = state.plan!.deadline;
-    if (planned && !state.deadline) {
-      state.deadline = {
-        regulation: planned.regulation,
-        customDays: planned.customDays,
-        periodStart: planned.receivedAt,
-        dueAt: planned.dueAt,
-        extendedDueAt: planned.extendedDueAt,
-        extension: null,
-        reminded: [],
-        overdue: false,
-      };
-      this.armDeadline();
-    }
+    if (planned && !state.deadline) state.deadline = deadlineFrom(planned);
+    // The timers need the worker's settings, which come with the plan; so does an extension asked for before it.
+    if (state.deadline?.extension && !state.deadline.extendedDueAt) this.applyExtension();
+    else this.armDeadline();
     this.notice('received');
     this.message('receipt', {});
   }
@@ -905,22 +908,35 @@ class Step {
   private extend(raw: unknown, payload: ActionPayload<'extend'>): void {
     const state = this.state;
     const deadline = state.deadline;
-    if (!deadline) return this.refuse('extend', raw, 'extend refused: the request has no due date yet');
-    if (deadline.extension) return this.refuse('extend', raw, `extend refused: the due date was already extended once, to ${deadline.extendedDueAt}`);
+    if (!deadline) return this.refuse('extend', raw, 'extend refused: the request has no due date');
+    if (deadline.extension) return this.refuse('extend', raw, `extend refused: the due date was already extended once${deadline.extendedDueAt ? `, to ${deadline.extendedDueAt}` : ''}`);
     if (Date.parse(this.at) >= Date.parse(deadline.dueAt)) return this.refuse('extend', raw, `extend refused: the due date ${deadline.dueAt} has passed`);
-    const extended = extendedDueAt(deadline.regulation, deadline.periodStart, this.deadlineOptions());
-    if (!extended) return this.refuse('extend', raw, `extend refused: ${REGIMES[deadline.regulation].name} allows no extension`);
+    if (!REGIMES[deadline.regulation].extension) return this.refuse('extend', raw, `extend refused: ${REGIMES[deadline.regulation].name} allows no extension`);
+    deadline.extension = { reason: payload.reason, by: payload.user_id ?? null };
+    if (!state.plan) {
+      // Applied once the plan brings the worker's deadline settings; the caller hears back then.
+      this.accept('extension', null);
+      return;
+    }
+    this.accept(null, null);
+    this.applyExtension();
+  }
+
+  /** The accepted extension takes effect: the new due date, its timers, the audit row and the notices. */
+  private applyExtension(): void {
+    const deadline = this.state.deadline!;
+    const { reason, by } = deadline.extension!;
+    const extended = extendedDueAt(deadline.regulation, deadline.periodStart, this.deadlineOptions())!;
     this.disarmDeadline();
-    const by = payload.user_id ?? null;
     deadline.extendedDueAt = extended.toISOString();
-    deadline.extension = { reason: payload.reason, by };
     deadline.reminded = [];
     deadline.overdue = false;
-    this.accept(null, null);
+    this.resolveEffect('extension');
+    const payload = { reason };
     this.commands.push({
       type: 'record',
       at: this.at,
-      facts: { extension: { extendedDueAt: deadline.extendedDueAt, reason: payload.reason, by, at: this.at } },
+      facts: { extension: { extendedDueAt: deadline.extendedDueAt, reason, by, at: this.at } },
       audit: { eventKey: 'extended', action: 'extended', userId: by, message: `due ${deadline.extendedDueAt} instead of ${deadline.dueAt}: ${payload.reason}` },
     });
     this.armDeadline();

@@ -37,6 +37,7 @@ export async function recordTransition(context: ExecutionContext, transition: Tr
       stoppedAt: transition.stoppedAt ?? null,
       reviewedBy: transition.reviewedBy ?? null,
       denialReason: transition.denialReason ?? null,
+      denialReasonCode: transition.denialReasonCode ?? null,
       warnings: transition.warnings,
     });
     if (transition.audit) await audit(tx, transition.privacyRequestId, transition.audit, at);

@@ -110,7 +110,12 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
           await recordAuditLog(tx, { privacy_request_id: id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, receivedAt);
           return inserted;
         }
-        const input: PrivacyRequestInput = { privacyRequestId: id };
+        const input: PrivacyRequestInput = {
+          privacyRequestId: id,
+          deadline: inserted.due_at
+            ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: inserted.due_at.toISOString(), extendedDueAt: null }
+            : null,
+        };
         await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
           workflowId: id,
           taskQueue: deps.taskQueue,
