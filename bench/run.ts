@@ -39,7 +39,8 @@ async function registry(): Promise<Benchmark[]> {
   const { planner } = await import('./planner.js');
   const { longRequest } = await import('./long-request.js');
   const { reporting } = await import('./reporting.js');
-  return [planner, longRequest, reporting];
+  const { throughput } = await import('./throughput.js');
+  return [planner, longRequest, reporting, throughput];
 }
 
 async function machine(): Promise<string> {

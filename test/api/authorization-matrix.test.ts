@@ -29,8 +29,8 @@ interface OpenApiDocument {
 
 /** Routes served without a credential on purpose, outside the API document's operations. */
 const UNDECLARED_OPEN_ROUTES = ['GET /health', 'GET /openapi.json', 'GET /docs', 'GET /docs/assets/init.js', 'GET /docs/assets/{name}'];
-/** Operations anyone may call: getting a token. */
-const OPEN_OPERATIONS = ['POST /api/v1/oauth/token', 'POST /api/v1/login'];
+/** Operations anyone may call: getting a token, and the data subject's identity verification (a code from their email). */
+const OPEN_OPERATIONS = ['POST /api/v1/oauth/token', 'POST /api/v1/login', 'POST /api/v1/privacy-request/{privacy_request_id}/verify'];
 
 /** Real things for path parameters, made in beforeAll. */
 const fixture = { requestId: '', pendingId: '', clientId: '', username: 'matrix-target' };
@@ -48,6 +48,9 @@ function bodyFor(method: string, path: string): { body: string; type: string } |
     'POST /api/v1/privacy-request/{privacy_request_id}/confirm_erasure': () => json({}),
     'POST /api/v1/privacy-request/{privacy_request_id}/manual_input': () => json([]),
     'POST /api/v1/privacy-request/{privacy_request_id}/erasure_confirm': () => json({ row_count: 0 }),
+    'POST /api/v1/privacy-request/{privacy_request_id}/extend': () => json({ reason: 'matrix' }),
+    'POST /api/v1/privacy-request/{privacy_request_id}/legal_hold': () => json({ reason: 'matrix' }),
+    'POST /api/v1/privacy-request/{privacy_request_id}/verify': () => json({ code: '000000' }),
     'PATCH /api/v1/connection': () => json([{ key: 'matrix_connection', connection_type: 'manual', access: 'read' }]),
     'PUT /api/v1/connection/{connection_key}/secret': () => json({ url: 'postgres://postgres@127.0.0.1:5432/postgres' }),
     'PATCH /api/v1/connection/{connection_key}/dataset': () =>

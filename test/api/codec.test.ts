@@ -28,7 +28,11 @@ it('decodes the payloads of a real workflow history', async () => {
   expect(response.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
   const decoded = (await response.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
   expect(Buffer.from(decoded.payloads[0]!.metadata.encoding!, 'base64').toString()).toBe('json/plain');
-  expect(JSON.parse(Buffer.from(decoded.payloads[0]!.data, 'base64').toString())).toEqual({ privacyRequestId: id });
+  // The request id and its deadline: never the person's identities.
+  expect(JSON.parse(Buffer.from(decoded.payloads[0]!.data, 'base64').toString())).toEqual({
+    privacyRequestId: id,
+    deadline: { regulation: 'gdpr', customDays: null, receivedAt: expect.any(String), dueAt: expect.any(String), extendedDueAt: null },
+  });
   await harness.handle(id).terminate('test done');
 });
 

@@ -394,8 +394,8 @@ describe('policies', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
       succeeded: [
-        { key: 'access_policy', name: 'Access', requires_approval: false, requires_erasure_confirmation: false, rules: [] },
-        { key: 'erasure_policy', name: 'Erasure', requires_approval: true, requires_erasure_confirmation: false, rules: [] },
+        { key: 'access_policy', name: 'Access', requires_approval: false, requires_erasure_confirmation: false, regulation: 'gdpr', custom_days: null, requires_identity_verification: false, rules: [] },
+        { key: 'erasure_policy', name: 'Erasure', requires_approval: true, requires_erasure_confirmation: false, regulation: 'gdpr', custom_days: null, requires_identity_verification: false, rules: [] },
       ],
       failed: [],
     });

@@ -51,13 +51,30 @@ import { abbreviate, operationsOf, requestArb, validArb, type FuzzRequest, type 
 const SEED = Number.parseInt(process.env.FUZZ_SEED ?? '20251123', 10);
 const SCALE = Number(process.env.FUZZ_SCALE ?? '1');
 /** Inputs per operation: more where there is a body to corrupt. */
-const RUNS_WITH_BODY = Math.round(64 * SCALE);
-const RUNS_WITHOUT_BODY = Math.round(32 * SCALE);
+const RUNS_WITH_BODY = Math.round(48 * SCALE);
+const RUNS_WITHOUT_BODY = Math.round(24 * SCALE);
 const MIN_INPUTS = Math.round(2000 * SCALE);
 const MAX_CALL_MS = 2000;
 
 /** Tables that workflows (activities) write: left out of the comparison while a workflow is busy. */
-const WORKFLOW_TABLES = new Set(['privacy_request', 'privacy_request_plan', 'execution_log', 'audit_log', 'access_result', 'manual_task', 'access_package', 'request_task']);
+const WORKFLOW_TABLES = new Set([
+  'privacy_request',
+  'privacy_request_plan',
+  'execution_log',
+  'audit_log',
+  'access_result',
+  'manual_task',
+  'access_package',
+  'request_task',
+  // Messages to the data subject and verification codes, sent alongside the lifecycle.
+  'message',
+  'identity_verification',
+]);
+/**
+ * Webhook deliveries: written with a request's bookkeeping and attempted by workflows of their own
+ * (which the busy check does not follow), retried for days: never compared. No API call writes them.
+ */
+const BACKGROUND_TABLES = new Set(['webhook_delivery', 'webhook_delivery_attempt']);
 /** Pseudo-tables: parts of tables that only API calls change. */
 const REQUEST_IDS = 'privacy_request (ids)';
 const USERS_WITHOUT_LOCKOUT = 'app_user (without failed_logins, locked_until)';
@@ -438,7 +455,7 @@ it(`fuzzes every operation of /openapi.json with ≥ 2,000 hostile inputs (seed:
     }
     if (status >= 400 && status < 500) {
       const after = await timed('fingerprint', fingerprint);
-      let keys = busy ? apiKeys(after.keys()) : [...after.keys()];
+      let keys = (busy ? apiKeys(after.keys()) : [...after.keys()]).filter((key) => !BACKGROUND_TABLES.has(key));
       if (busy) partialComparisons++;
       // By design (workflows/privacy-request.ts), an action the workflow refuses (409) leaves an audit row saying why.
       if (touchesWorkflows && status === 409) keys = keys.filter((key) => key !== 'audit_log');

@@ -357,6 +357,7 @@ describe('download_csv', () => {
   const HEADER = [
     'id', 'external_id', 'status', 'policy_key', 'action_types', 'requested_at', 'created_at', 'reviewed_at', 'reviewed_by', 'created_by',
     'started_processing_at', 'finished_processing_at', 'errored_at', 'canceled_at', 'paused_at', 'denial_reason', 'warnings',
+    'regulation', 'due_at', 'extended_due_at', 'acknowledge_by', 'extension_reason', 'identity_verified_at', 'denial_reason_code', 'duplicate_of', 'legal_hold',
   ];
   /** A JSON listing item as the CSV writes it: lists joined by `;`, no warnings as an empty cell. */
   const asCsv = (item: Record<string, unknown>) =>

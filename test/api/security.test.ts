@@ -171,7 +171,7 @@ describe('users', () => {
   });
 
   it('cannot be given roles beyond the caller, and an unknown user costs the same refusal', async () => {
-    const manager = await newClient(['user:write', 'user:read', 'privacy-request:read', 'connection:read', 'dataset:read', 'policy:read', 'webhook:read']);
+    const manager = await newClient(['user:write', 'user:read', 'privacy-request:read', 'connection:read', 'dataset:read', 'policy:read', 'webhook:read', 'messaging:read']);
     const managerToken = (await token(manager.client_id, manager.client_secret)).body.access_token!;
     const create = (roles: string[]) => raw('/api/v1/user', json({ username: `u${randomBytes(4).toString('hex')}`, password: 'long enough password', roles }, bearer(managerToken)));
     expect((await create(['viewer'])).status).toBe(201);

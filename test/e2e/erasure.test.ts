@@ -74,7 +74,7 @@ describe('erasure that cannot reach every collection', () => {
     const without = (await (await harness.fetch(`/api/v1/privacy-request?has_warnings=false&request_id=${id}`)).json()) as { items: unknown[] };
     expect(without.items).toEqual([]);
     const csv = await (await harness.fetch(`/api/v1/privacy-request?download_csv=true&request_id=${id}`)).text();
-    expect(csv.split('\r\n')[0]!.split(',').at(-1)).toBe('warnings');
+    expect(csv.split('\r\n')[0]!.split(',')).toContain('warnings');
     expect(csv).toMatch(/erasure postgres_example_test_dataset:visit: the dataset declares no primary key/);
     const audit = await harness.sql<{ action: string; message: string }[]>`select action, message from audit_log where privacy_request_id = ${id} and action = 'warning'`;
     expect(audit).toEqual([{ action: 'warning', message: expect.stringContaining('erasure postgres_example_test_dataset:visit') }]);

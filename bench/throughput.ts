@@ -1,0 +1,412 @@
+/**
+ * End-to-end throughput: N access requests (BENCH_REQUESTS, default 300) for the Fides example's
+ * customers, submitted through the HTTP API in batches of 50, on a real Temporal dev server and
+ * Postgres, with one worker and the API in this process. It measures the wall time from the first
+ * submission until every request's workflow has completed (requests per second), and each
+ * request's own time (created_at → finished_processing_at) from the database.
+ *
+ * BENCH_FEATURES=on (the default) adds what a production deployment has: a webhook subscription
+ * to every event type, pointing at a receiver on loopback that answers 204, and an SMTP server on
+ * loopback (DSRFLOW_SMTP_URL) for the messages to the data subject; deadlines keep their default
+ * settings. BENCH_FEATURES=off runs without either. On code from before these features (commit
+ * a9bf615) only `off` exists: the run is labelled `base`.
+ *
+ * Each run is one row. With BENCH_THROUGHPUT_RUNS=FILE, every run also appends its row to FILE
+ * (JSON lines), and the section shows every row of FILE and compares the variants: runs of
+ * several checkouts (the baseline in a worktree of its own) and alternated in time end up in one
+ * table.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import protoPackage from '@temporalio/proto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import postgres from 'postgres';
+import { apiDeps, createApp } from '../src/api/app.js';
+import { listen } from '../src/api/server.js';
+import { ensureRootClient } from '../src/auth/service.js';
+import { loadConfig } from '../src/config.js';
+import { connect, ensureDatabase } from '../src/db/client.js';
+import { migrate } from '../src/db/migrate.js';
+import { defaultAccessPolicy, loadExampleDatabase, registerExample } from '../src/example/load.js';
+import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { dataConverter } from '../src/temporal/codec.js';
+import { startDevServer } from '../src/temporal/dev-server.js';
+import { bundleWorkflows, createWorker } from '../src/worker/index.js';
+import type { Benchmark, BenchmarkResult } from './run.js';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
+const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 10);
+const BATCH = 50;
+const SERVER = process.env.DSRFLOW_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const databaseUrl = (name: string) => Object.assign(new URL(SERVER), { pathname: `/${name}` }).toString();
+/** The example's customers (src/example/fides-postgres-example/postgres_sample.sql). */
+const CUSTOMERS = ['customer-1@example.com', 'customer-2@example.com', 'jane@example.com'];
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Code from before deadlines, verification, messages and webhooks has none of them. */
+const HAS_FEATURES = existsSync(join(ROOT, 'src/domain/webhooks.ts'));
+const TARGET_RATIO = 0.9;
+
+interface Run {
+  label: string;
+  commit: string;
+  features: 'on' | 'off';
+  requests: number;
+  date: string;
+  load: number;
+  wallS: number;
+  perSecond: number;
+  p50S: number;
+  p95S: number;
+  /** CPU seconds of this process (API, worker, submitter, receivers) and of the Temporal server, per request. */
+  cpuMsPerRequest: number;
+  temporalCpuMsPerRequest: number;
+  /** Postgres transactions committed in dsrflow's database, per request. */
+  transactionsPerRequest: number;
+  /** From a sample of the requests' histories. */
+  eventsPerRequest: number;
+  activitiesPerRequest: number;
+  localActivitiesPerRequest: number;
+  timersPerRequest: number;
+  childrenPerRequest: number;
+  activityTypes: Record<string, number>;
+  webhooks: number;
+  messages: number;
+  /** Seconds after the last workflow completed until every webhook and message had arrived. */
+  drainS: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** utime + stime of a process, in seconds (Linux); 0 elsewhere. */
+async function processCpu(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks: 100 per second on Linux
+  } catch {
+    return 0;
+  }
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+
+async function measure(): Promise<Run> {
+  const mode = (process.env.BENCH_FEATURES ?? (HAS_FEATURES ? 'on' : 'off')) as 'on' | 'off';
+  if (mode !== 'on' && mode !== 'off') throw new Error(`BENCH_FEATURES must be on or off, not ${String(mode)}`);
+  if (mode === 'on' && !HAS_FEATURES) throw new Error('BENCH_FEATURES=on needs the code with webhooks and messages (this checkout has neither)');
+  const load = os.loadavg()[0]!;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const id = randomBytes(3).toString('hex');
+  const serviceDb = `dsrflow_bench_tp_${id}`;
+  const targetDb = `dsrflow_bench_tp_target_${id}`;
+  const dataDir = await mkdtemp(join(os.tmpdir(), 'dsrflow-bench-'));
+  const cliPath = await ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH });
+  const temporal = await startDevServer({ cliPath, port: 0, uiPort: false });
+  const admin = postgres(SERVER, { max: 1, onnotice: () => {} });
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    // The receivers: counted, and the webhook one answers 204 as a healthy endpoint does.
+    let webhooks = 0;
+    let messages = 0;
+    const env: Record<string, string> = {};
+    if (mode === 'on') {
+      const receiver: Server = createServer((request, response) => {
+        request.resume();
+        request.on('end', () => {
+          webhooks += 1;
+          response.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      closers.push(() => new Promise((resolve) => receiver.close(resolve)));
+      env.BENCH_WEBHOOK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+      // A devDependency of the code that has messages; imported here so the baseline needs none.
+      const { SMTPServer } = await import('smtp-server');
+      const smtp = new SMTPServer({
+        disabledCommands: ['STARTTLS'],
+        authOptional: true,
+        logger: false,
+        onData(stream, _session, callback) {
+          stream.resume();
+          stream.on('end', () => {
+            messages += 1;
+            callback();
+          });
+        },
+      });
+      await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+      closers.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+      env.DSRFLOW_SMTP_URL = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+    }
+
+    await loadExampleDatabase(databaseUrl(targetDb));
+    await ensureDatabase(databaseUrl(serviceDb));
+    const root = { id: 'bench-root', secret: randomBytes(32).toString('base64url') };
+    const config = loadConfig({
+      DATABASE_URL: databaseUrl(serviceDb),
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: `bench-${id}`,
+      DSRFLOW_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      DSRFLOW_EXAMPLE_DATABASE_URL: databaseUrl(targetDb),
+      DSRFLOW_DATA_DIR: dataDir,
+      DSRFLOW_ROOT_CLIENT_ID: root.id,
+      DSRFLOW_ROOT_CLIENT_SECRET: root.secret,
+      LOG_LEVEL: 'warn',
+      ...(env.DSRFLOW_SMTP_URL ? { DSRFLOW_SMTP_URL: env.DSRFLOW_SMTP_URL, DSRFLOW_MESSAGE_FROM: 'Privacy team <privacy@dsrflow.test>' } : {}),
+    });
+    const sql = connect(config.databaseUrl);
+    closers.unshift(() => sql.end());
+    await migrate(sql);
+    const key = config.encryptionKey!;
+    await registerExample(sql, databaseUrl(targetDb), key);
+    await ensureRootClient(sql, root);
+
+    const bundle = await bundleWorkflows();
+    const worker = await createWorker({ config, sql, encryptionKey: key, workflowBundle: bundle });
+    const running = worker.run();
+    closers.unshift(async () => {
+      await worker.shutdown();
+      await running;
+    });
+    const client = new Client({ connection: await Connection.connect({ address: temporal.address }), dataConverter: dataConverter(key) });
+    closers.unshift(() => client.connection.close());
+    const api = await listen(createApp(apiDeps(config, { sql, temporal: client, encryptionKey: key })), '127.0.0.1', 0);
+    closers.unshift(() => api.close());
+
+    // A token as a client gets one (README, "Credentials").
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: root.id, client_secret: root.secret });
+    const tokenResponse = await fetch(`${api.url}/api/v1/oauth/token`, { method: 'POST', body: form });
+    const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+    if (!tokenResponse.ok || !token) throw new Error(`token refused: ${tokenResponse.status}`);
+    const post = (path: string, body: unknown) =>
+      fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+
+    if (mode === 'on') {
+      const { WEBHOOK_EVENT_TYPES } = await import('../src/domain/webhooks.js');
+      const subscribed = await post('/api/v1/webhook', { url: env.BENCH_WEBHOOK_URL, event_types: [...WEBHOOK_EVENT_TYPES] });
+      if (subscribed.status !== 201) throw new Error(`webhook subscription refused: ${subscribed.status} ${await subscribed.text()}`);
+    }
+
+    const submit = async (count: number, offset: number): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let start = 0; start < count; start += BATCH) {
+        const batch = Array.from({ length: Math.min(BATCH, count - start) }, (_, i) => ({
+          policy_key: defaultAccessPolicy.key,
+          identity: { email: CUSTOMERS[(offset + start + i) % CUSTOMERS.length]! },
+        }));
+        const response = await post('/api/v1/privacy-request', batch);
+        const body = (await response.json()) as { succeeded: { id: string }[]; failed: unknown[] };
+        if (response.status !== 200 || body.succeeded.length !== batch.length) throw new Error(`submission failed: ${response.status} ${JSON.stringify(body).slice(0, 500)}`);
+        ids.push(...body.succeeded.map((request) => request.id));
+      }
+      return ids;
+    };
+    /** Until every request is finished in Postgres, then every workflow has returned its outcome. */
+    const finish = async (ids: string[]) => {
+      for (;;) {
+        const [row] = await sql<{ open: number }[]>`select count(*)::int as open from privacy_request where id = any(${ids}) and status not in ('complete', 'error', 'denied', 'canceled')`;
+        if (row!.open === 0) break;
+        await sleep(100);
+      }
+      for (let start = 0; start < ids.length; start += BATCH) {
+        const outcomes = await Promise.all(ids.slice(start, start + BATCH).map((requestId) => client.workflow.getHandle(requestId).result() as Promise<{ status: string }>));
+        const wrong = outcomes.find((outcome) => outcome.status !== 'complete');
+        if (wrong) throw new Error(`a request finished ${wrong.status}`);
+      }
+    };
+    /** Until every webhook delivery and message the requests caused has arrived. */
+    const drain = async () => {
+      if (mode !== 'on') return;
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        const [row] = await sql<{ deliveries: number; pending: number; messages: number; sending: number }[]>`
+          select (select count(*)::int from webhook_delivery) as deliveries,
+                 (select count(*)::int from webhook_delivery where status = 'pending') as pending,
+                 (select count(*)::int from message) as messages,
+                 (select count(*)::int from message where status = 'sending') as sending`;
+        if (row!.pending === 0 && row!.sending === 0 && webhooks >= row!.deliveries && messages >= row!.messages) return;
+        if (Date.now() > deadline) throw new Error(`deliveries did not drain: ${JSON.stringify(row)}, ${webhooks} webhooks and ${messages} messages received`);
+        await sleep(100);
+      }
+    };
+
+    // Warm-up (not measured): the connection pools, the example's target pool, the JIT.
+    if (WARM_UP > 0) {
+      await finish(await submit(WARM_UP, 0));
+      await drain();
+    }
+    const webhooksBefore = webhooks;
+    const messagesBefore = messages;
+    const [statsBefore] = await sql<{ xacts: string }[]>`select xact_commit::text as xacts from pg_stat_database where datname = current_database()`;
+    const cpuBefore = process.cpuUsage();
+    const temporalBefore = await processCpu(temporal.process.pid);
+
+    const started = performance.now();
+    const ids = await submit(REQUESTS, WARM_UP);
+    await finish(ids);
+    const wallS = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const temporalCpu = (await processCpu(temporal.process.pid)) - temporalBefore;
+    const drainStarted = performance.now();
+    await drain();
+    const drainS = (performance.now() - drainStarted) / 1000;
+    // Statistics reach pg_stat_database within a second of a transaction's end.
+    await sleep(1500);
+    const [statsAfter] = await sql<{ xacts: string }[]>`select xact_commit::text as xacts from pg_stat_database where datname = current_database()`;
+
+    const durations = (
+      await sql<{ seconds: number }[]>`
+        select extract(epoch from finished_processing_at - created_at)::float8 as seconds from privacy_request where id = any(${ids})`
+    )
+      .map((row) => row.seconds)
+      .sort((a, b) => a - b);
+
+    // What a request costs in Temporal: events, activities, timers, children, from a sample of histories.
+    const sample = ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / 20)) === 0).slice(0, 20);
+    const EventType = protoPackage.temporal.api.enums.v1.EventType;
+    const totals = { events: 0, activities: 0, local: 0, timers: 0, children: 0 };
+    const activityTypes: Record<string, number> = {};
+    for (const requestId of sample) {
+      for await (const execution of client.workflow.list({ query: `WorkflowId = "${requestId}"` })) {
+        const history = await client.workflow.getHandle(requestId, execution.runId).fetchHistory();
+        for (const event of history.events ?? []) {
+          totals.events += 1;
+          if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
+            totals.activities += 1;
+            const name = event.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+            activityTypes[name] = (activityTypes[name] ?? 0) + 1 / sample.length;
+          }
+          if (event.eventType === EventType.EVENT_TYPE_MARKER_RECORDED) totals.local += 1;
+          if (event.eventType === EventType.EVENT_TYPE_TIMER_STARTED) totals.timers += 1;
+          if (event.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) totals.children += 1;
+        }
+      }
+    }
+
+    return {
+      label: process.env.BENCH_LABEL ?? (HAS_FEATURES ? mode : 'base'),
+      commit: commit(),
+      features: mode,
+      requests: REQUESTS,
+      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      load,
+      wallS,
+      perSecond: REQUESTS / wallS,
+      p50S: percentile(durations, 50),
+      p95S: percentile(durations, 95),
+      cpuMsPerRequest: ((cpu.user + cpu.system) / 1000 / REQUESTS),
+      temporalCpuMsPerRequest: (temporalCpu * 1000) / REQUESTS,
+      transactionsPerRequest: (Number(statsAfter!.xacts) - Number(statsBefore!.xacts)) / REQUESTS,
+      eventsPerRequest: totals.events / sample.length,
+      activitiesPerRequest: totals.activities / sample.length,
+      localActivitiesPerRequest: totals.local / sample.length,
+      timersPerRequest: totals.timers / sample.length,
+      childrenPerRequest: totals.children / sample.length,
+      activityTypes,
+      webhooks: webhooks - webhooksBefore,
+      messages: messages - messagesBefore,
+      drainS,
+    };
+  } finally {
+    for (const close of closers) await close().catch(() => undefined);
+    await temporal.stop();
+    await admin`drop database if exists ${admin(serviceDb)} with (force)`.catch(() => undefined);
+    await admin`drop database if exists ${admin(targetDb)} with (force)`.catch(() => undefined);
+    await admin.end();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+const f = (value: number, digits = 1) => value.toFixed(digits);
+
+async function run(): Promise<BenchmarkResult> {
+  const current = await measure();
+  const file = process.env.BENCH_THROUGHPUT_RUNS;
+  let runs = [current];
+  if (file) {
+    await appendFile(file, `${JSON.stringify(current)}\n`);
+    runs = (await readFile(file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as Run);
+  }
+  const rows = runs.map((entry, i) => ({
+    '#': String(i + 1),
+    variant: entry.label,
+    commit: entry.commit,
+    requests: String(entry.requests),
+    'load at start': f(entry.load, 2),
+    'wall time (s)': f(entry.wallS),
+    'requests/s': f(entry.perSecond, 2),
+    'p50 (s)': f(entry.p50S),
+    'p95 (s)': f(entry.p95S),
+    'CPU ms/request (API+worker)': f(entry.cpuMsPerRequest, 0),
+    'CPU ms/request (Temporal)': f(entry.temporalCpuMsPerRequest, 0),
+    'DB commits/request': f(entry.transactionsPerRequest),
+    'history events/request': f(entry.eventsPerRequest),
+    'activities/request': f(entry.activitiesPerRequest),
+    'timers/request': f(entry.timersPerRequest),
+    'child workflows/request': f(entry.childrenPerRequest),
+    'webhooks received': String(entry.webhooks),
+    'messages received': String(entry.messages),
+    'drain after (s)': f(entry.drainS),
+  }));
+
+  const byLabel = new Map<string, Run[]>();
+  for (const entry of runs) byLabel.set(entry.label, [...(byLabel.get(entry.label) ?? []), entry]);
+  const summary = [...byLabel].map(([label, entries]) => `${label}: ${f(mean(entries.map((e) => e.perSecond)), 2)} requests/s (mean of ${entries.length})`);
+  const notes: string[] = [];
+  let passed: boolean | undefined;
+  const base = byLabel.get('base');
+  const on = byLabel.get('on');
+  if (base && on) {
+    const ratio = mean(on.map((e) => e.perSecond)) / mean(base.map((e) => e.perSecond));
+    passed = ratio >= TARGET_RATIO;
+    const off = byLabel.get('off');
+    notes.push(
+      `Target: with deadlines (durable timers), messages over SMTP and signed webhooks on, throughput is at least ${TARGET_RATIO * 100}% of the code before them (${base[0]!.commit}). ` +
+        `${passed ? 'Met' : 'NOT met'}: ${f(ratio * 100)}% (${summary.join('; ')}${off ? `; off/base ${f((mean(off.map((e) => e.perSecond)) / mean(base.map((e) => e.perSecond))) * 100)}%` : ''}).`,
+    );
+    const activityLine = (label: string) => {
+      const entries = byLabel.get(label);
+      if (!entries) return undefined;
+      const types: Record<string, number> = {};
+      for (const entry of entries) for (const [name, count] of Object.entries(entry.activityTypes)) types[name] = (types[name] ?? 0) + count / entries.length;
+      return `${label}: ${Object.entries(types)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, count]) => `${name} ${f(count)}`)
+        .join(', ')}`;
+    };
+    notes.push(`Activities per request (sampled histories): ${['base', 'off', 'on'].map(activityLine).filter(Boolean).join('; ')}.`);
+  } else {
+    notes.push(`This run alone: ${summary.join('; ')}. The comparison with the code before the features needs BENCH_THROUGHPUT_RUNS with runs of both.`);
+  }
+  notes.push(
+    `Setup: ${REQUESTS} access requests (BENCH_REQUESTS) under the Fides example's default_access_policy, one of ${CUSTOMERS.length} example customers' emails each, POST /api/v1/privacy-request in batches of ${BATCH} with a client-credentials token, after ${WARM_UP} unmeasured warm-up requests; ` +
+      `wall time from the first submission until every workflow returned its outcome; p50/p95 of created_at → finished_processing_at. ` +
+      `The Temporal CLI dev server (SQLite in memory), one worker with default settings and the API in this process, Postgres on the same machine. ` +
+      `Variants: base = the code before deadlines, verification, messages and webhooks (git worktree, BENCH_FEATURES=off); off = this code without SMTP URL or webhook subscription (deadline timers stay: they are always on); on = a subscription to every event type (receiver on loopback answering 204) and an SMTP server on loopback. ` +
+      `"Drain after" is how long after the last workflow completed the last webhook or message arrived. CPU: this process (API, worker, submitter and receivers) and the Temporal server, per measured request. Runs were alternated (base, off, on, …) because the machine's load varies by about 10%.`,
+  );
+  return { title: 'End-to-end throughput with deadlines, messages and webhooks on and off', rows, notes, ...(passed === undefined ? {} : { passed }) };
+}
+
+export const throughput: Benchmark = { name: 'throughput', run };
