@@ -18,7 +18,7 @@ import { MessageRefused, sendMessage } from '../src/execution/messages.js';
 import { issueVerificationCode, messageDataSubject } from '../src/execution/notices.js';
 import { SmtpError } from '../src/messages/smtp.js';
 import type { PackageStorage } from '../src/storage/index.js';
-import { deliverWebhook, markWebhookFailed, WebhookAttemptFailed, WebhookRefused, type WebhookSettings } from '../src/execution/webhooks.js';
+import { deliverWebhook, deliverWebhooksNow, markWebhookFailed, WebhookAttemptFailed, WebhookRefused, type WebhookSettings } from '../src/execution/webhooks.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
 import { WEBHOOK_FAILURE_TYPES } from '../workflows/webhook-delivery.js';
 
@@ -105,6 +105,7 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     /** Webhooks (workflows/webhook-delivery.ts): one signed POST per attempt, and giving a delivery up. */
     deliverWebhook: (input: Parameters<typeof deliverWebhook>[1]) => step(() => deliverWebhook(webhooks, input).catch((error: unknown) => Promise.reject(webhookFailure(error)))),
     markWebhookFailed: (input: Parameters<typeof markWebhookFailed>[1]) => step(() => markWebhookFailed(webhooks, input)),
+    deliverWebhooksNow: (input: Parameters<typeof deliverWebhooksNow>[1]) => step(() => deliverWebhooksNow(webhooks, input)),
   };
 }
 

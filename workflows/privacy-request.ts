@@ -59,6 +59,9 @@ const messaging = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 30 },
 });
 
+/** A batch of webhook deliveries' first attempt: once; what fails is retried by delivery workflows. */
+const firstAttempt = proxyActivities<Activities>({ startToCloseTimeout: '6 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+
 /** The plan step: bounded, because a request whose row never committed must not wait forever. */
 const planning = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -104,21 +107,29 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       .catch((error: unknown) => log.warn(`${what} failed`, { privacyRequestId, message: describeFailure(error).message }))
       .finally(() => (sideEffects -= 1));
   };
+  /**
+   * Webhook deliveries: the first attempt of a batch here, side by side (most receivers answer at
+   * once); each that failed gets a delivery workflow of its own that retries with backoff.
+   */
   const startDeliveries = (deliveryIds: string[]) => {
-    if (!notices) return;
+    if (!notices || deliveryIds.length === 0) return;
     const retry = state.plan?.settings.webhookRetry;
-    for (const deliveryId of deliveryIds) {
-      alongside(
-        () =>
+    alongside(async () => {
+      const pending = await firstAttempt.deliverWebhooksNow({ deliveryIds }).then(
+        (result) => result.retry,
+        () => deliveryIds, // the attempt itself failed (a worker lost): the delivery workflows try again
+      );
+      await Promise.all(
+        pending.map((deliveryId) =>
           startChild(webhookDelivery, {
             workflowId: webhookDeliveryWorkflowId(deliveryId),
             args: [{ deliveryId, ...(retry ? { maxRetryIntervalMs: retry.maxIntervalMs, retryForMs: retry.retryForMs } : {}) }],
             // The delivery outlives the request: a receiver that is down still gets the request's last events.
             parentClosePolicy: ParentClosePolicy.ABANDON,
           }),
-        'Starting a webhook delivery',
+        ),
       );
-    }
+    }, 'Delivering webhooks');
   };
   let handingOver = false;
   const historyIsLong = () =>

@@ -138,3 +138,23 @@ export async function deliverWebhook(context: WebhookContext, { deliveryId }: { 
 export async function markWebhookFailed(context: Pick<WebhookContext, 'sql'>, { deliveryId, reason }: { deliveryId: string; reason?: string }): Promise<void> {
   await markDeliveryFailed(context.sql, deliveryId, reason === undefined ? undefined : cut(reason), { replaceError: false });
 }
+
+/**
+ * The first attempt of a batch of deliveries, side by side, from the request's own workflow: most
+ * receivers answer at once, and then no delivery workflow is needed. Answers the deliveries that
+ * still need one (the attempt failed and may succeed later); refusals are recorded as `failed`.
+ */
+export async function deliverWebhooksNow(context: WebhookContext, { deliveryIds }: { deliveryIds: string[] }): Promise<{ retry: string[] }> {
+  const outcomes = await Promise.all(
+    deliveryIds.map(async (deliveryId) => {
+      try {
+        await deliverWebhook(context, { deliveryId });
+        return undefined;
+      } catch (error) {
+        // A refusal is final and recorded (deliverWebhook marked it, or the receiver said 410).
+        return error instanceof WebhookRefused ? undefined : deliveryId;
+      }
+    }),
+  );
+  return { retry: outcomes.filter((id): id is string => id !== undefined) };
+}

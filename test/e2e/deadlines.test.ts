@@ -209,8 +209,12 @@ describe.concurrent('a request with a due date', () => {
     expect(mailsOf(id, 'extension')[0]!.text).toContain('The request covers many systems');
     await eventually(async () => (eventsOf(id).some((event) => event.type === 'request.overdue') ? true : undefined), { what: 'the overdue webhook' });
     expect(eventsOf(id).find((event) => event.type === 'request.extended')?.data).toMatchObject({ extended_due_at: after.extended_due_at, due_at: after.extended_due_at });
-    // The first due date's three timers were canceled by the extension and three new ones started, which fired.
-    expect(await timers(id)).toEqual({ started: 6, canceled: 3, fired: 3 });
+    // The extension canceled what was left of the first due date's three timers (on a slow machine
+    // its first reminder may have fired already) and started three for the new one, which fired.
+    const counted = await timers(id);
+    expect(counted.started).toBe(6);
+    expect(counted.fired + counted.canceled).toBe(6);
+    expect(counted.canceled).toBeGreaterThanOrEqual(2);
 
     // Past the due date: no extension.
     const late = await harness.submit({ policy_key: 'reviewed_access', identity: { email: EMAIL } });
