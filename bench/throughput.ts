@@ -8,7 +8,8 @@
  * BENCH_FEATURES=on (the default) adds what a production deployment has: a webhook subscription
  * to every event type, pointing at a receiver on loopback that answers 204, and an SMTP server on
  * loopback (DSRFLOW_SMTP_URL) for the messages to the data subject; deadlines keep their default
- * settings. BENCH_FEATURES=off runs without either. On code from before these features (commit
+ * settings. BENCH_FEATURES=off runs without either; BENCH_FEATURES=webhooks or smtp with one of
+ * them, to tell their costs apart. On code from before these features (commit
  * a9bf615) only `off` exists: the run is labelled `base`.
  *
  * Each run is one row. With BENCH_THROUGHPUT_RUNS=FILE, every run also appends its row to FILE
@@ -19,7 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -54,10 +55,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HAS_FEATURES = existsSync(join(ROOT, 'src/domain/webhooks.ts'));
 const TARGET_RATIO = 0.9;
 
-interface Run {
+/** on: webhooks and messages; off: neither; webhooks or smtp: one of them (to tell their costs apart). */
+type Mode = 'on' | 'off' | 'webhooks' | 'smtp';
+const MODES: readonly Mode[] = ['on', 'off', 'webhooks', 'smtp'];
+
+export interface Run {
   label: string;
   commit: string;
-  features: 'on' | 'off';
+  features: Mode;
   requests: number;
   date: string;
   load: number;
@@ -76,18 +81,29 @@ interface Run {
   localActivitiesPerRequest: number;
   timersPerRequest: number;
   childrenPerRequest: number;
+  /** History events of the webhook delivery workflows a request started. */
+  childEventsPerRequest?: number;
+  /** Delivery workflows of the sampled requests' webhooks (none when the first attempt was sent without one). */
+  deliveryWorkflowsPerRequest?: number;
   activityTypes: Record<string, number>;
   webhooks: number;
   messages: number;
   /** Seconds after the last workflow completed until every webhook and message had arrived. */
   drainS: number;
+  /** Postgres (all its processes), per request; the machine's busy share; CPU seconds of everything else (other work on the machine). */
+  postgresCpuMsPerRequest?: number;
+  machineBusyPercent?: number;
+  otherCpuS?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** HEAD, and `+changes` when the code (not the benchmarks or docs) differs from it. */
 function commit(): string {
   try {
-    return execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'workflows', 'activities'], { encoding: 'utf8' }).trim();
+    return changed ? `${head}+changes` : head;
   } catch {
     return 'unknown';
   }
@@ -105,13 +121,38 @@ async function processCpu(pid: number | undefined): Promise<number> {
   }
 }
 
+/** Busy CPU seconds of the whole machine (Linux /proc/stat: everything but idle and iowait). */
+async function machineBusy(): Promise<number> {
+  try {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every postgres process alive now (backends that exited are not counted). */
+async function postgresCpu(): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() === 'postgres') total += await processCpu(Number(entry));
+  }
+  return total;
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
 async function measure(): Promise<Run> {
-  const mode = (process.env.BENCH_FEATURES ?? (HAS_FEATURES ? 'on' : 'off')) as 'on' | 'off';
-  if (mode !== 'on' && mode !== 'off') throw new Error(`BENCH_FEATURES must be on or off, not ${String(mode)}`);
-  if (mode === 'on' && !HAS_FEATURES) throw new Error('BENCH_FEATURES=on needs the code with webhooks and messages (this checkout has neither)');
+  const mode = (process.env.BENCH_FEATURES ?? (HAS_FEATURES ? 'on' : 'off')) as Mode;
+  if (!MODES.includes(mode)) throw new Error(`BENCH_FEATURES must be one of ${MODES.join(', ')}, not ${String(mode)}`);
+  const webhooksOn = mode === 'on' || mode === 'webhooks';
+  const smtpOn = mode === 'on' || mode === 'smtp';
+  if (mode !== 'off' && !HAS_FEATURES) throw new Error('BENCH_FEATURES=on needs the code with webhooks and messages (this checkout has neither)');
   const load = os.loadavg()[0]!;
+  const code = commit(); // at the start: others may commit while it runs
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const id = randomBytes(3).toString('hex');
   const serviceDb = `dsrflow_bench_tp_${id}`;
@@ -126,7 +167,7 @@ async function measure(): Promise<Run> {
     let webhooks = 0;
     let messages = 0;
     const env: Record<string, string> = {};
-    if (mode === 'on') {
+    if (webhooksOn) {
       const receiver: Server = createServer((request, response) => {
         request.resume();
         request.on('end', () => {
@@ -137,6 +178,8 @@ async function measure(): Promise<Run> {
       await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
       closers.push(() => new Promise((resolve) => receiver.close(resolve)));
       env.BENCH_WEBHOOK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    }
+    if (smtpOn) {
       // A devDependency of the code that has messages; imported here so the baseline needs none.
       const { SMTPServer } = await import('smtp-server');
       const smtp = new SMTPServer({
@@ -198,7 +241,7 @@ async function measure(): Promise<Run> {
     const post = (path: string, body: unknown) =>
       fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
-    if (mode === 'on') {
+    if (webhooksOn) {
       const { WEBHOOK_EVENT_TYPES } = await import('../src/domain/webhooks.js');
       const subscribed = await post('/api/v1/webhook', { url: env.BENCH_WEBHOOK_URL, event_types: [...WEBHOOK_EVENT_TYPES] });
       if (subscribed.status !== 201) throw new Error(`webhook subscription refused: ${subscribed.status} ${await subscribed.text()}`);
@@ -233,13 +276,13 @@ async function measure(): Promise<Run> {
     };
     /** Until every webhook delivery and message the requests caused has arrived. */
     const drain = async () => {
-      if (mode !== 'on') return;
+      if (mode === 'off') return;
       const deadline = Date.now() + 300_000;
       for (;;) {
         const [row] = await sql<{ deliveries: number; pending: number; messages: number; sending: number }[]>`
           select (select count(*)::int from webhook_delivery) as deliveries,
                  (select count(*)::int from webhook_delivery where status = 'pending') as pending,
-                 (select count(*)::int from message) as messages,
+                 (select count(*)::int from message where status <> 'skipped') as messages,
                  (select count(*)::int from message where status = 'sending') as sending`;
         if (row!.pending === 0 && row!.sending === 0 && webhooks >= row!.deliveries && messages >= row!.messages) return;
         if (Date.now() > deadline) throw new Error(`deliveries did not drain: ${JSON.stringify(row)}, ${webhooks} webhooks and ${messages} messages received`);
@@ -257,6 +300,8 @@ async function measure(): Promise<Run> {
     const [statsBefore] = await sql<{ xacts: string }[]>`select xact_commit::text as xacts from pg_stat_database where datname = current_database()`;
     const cpuBefore = process.cpuUsage();
     const temporalBefore = await processCpu(temporal.process.pid);
+    const postgresBefore = await postgresCpu();
+    const machineBefore = await machineBusy();
 
     const started = performance.now();
     const ids = await submit(REQUESTS, WARM_UP);
@@ -264,6 +309,8 @@ async function measure(): Promise<Run> {
     const wallS = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const temporalCpu = (await processCpu(temporal.process.pid)) - temporalBefore;
+    const machineCpu = (await machineBusy()) - machineBefore;
+    const postgresCpuS = (await postgresCpu()) - postgresBefore;
     const drainStarted = performance.now();
     await drain();
     const drainS = (performance.now() - drainStarted) / 1000;
@@ -281,7 +328,8 @@ async function measure(): Promise<Run> {
     // What a request costs in Temporal: events, activities, timers, children, from a sample of histories.
     const sample = ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / 20)) === 0).slice(0, 20);
     const EventType = protoPackage.temporal.api.enums.v1.EventType;
-    const totals = { events: 0, activities: 0, local: 0, timers: 0, children: 0 };
+    let deliveryWorkflows = 0;
+    const totals = { events: 0, activities: 0, local: 0, timers: 0, children: 0, childEvents: 0 };
     const activityTypes: Record<string, number> = {};
     for (const requestId of sample) {
       for await (const execution of client.workflow.list({ query: `WorkflowId = "${requestId}"` })) {
@@ -298,11 +346,23 @@ async function measure(): Promise<Run> {
           if (event.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) totals.children += 1;
         }
       }
+      if (webhooksOn) {
+        for (const delivery of await sql<{ id: string; event_type: string; status: string; attempts: number }[]>`
+          select id, event_type, status, attempts from webhook_delivery where privacy_request_id = ${requestId}`) {
+          try {
+            totals.childEvents += (await client.workflow.getHandle(`webhook:${delivery.id}`).fetchHistory()).events?.length ?? 0;
+            deliveryWorkflows += 1;
+          } catch (error) {
+            // Sent by its first attempt without a workflow of its own (dd5a5cf and later).
+            if ((error as { code?: number }).code !== 5) throw error; // 5: NOT_FOUND
+          }
+        }
+      }
     }
 
     return {
       label: process.env.BENCH_LABEL ?? (HAS_FEATURES ? mode : 'base'),
-      commit: commit(),
+      commit: code,
       features: mode,
       requests: REQUESTS,
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -319,10 +379,15 @@ async function measure(): Promise<Run> {
       localActivitiesPerRequest: totals.local / sample.length,
       timersPerRequest: totals.timers / sample.length,
       childrenPerRequest: totals.children / sample.length,
+      childEventsPerRequest: totals.childEvents / sample.length,
+      deliveryWorkflowsPerRequest: deliveryWorkflows / sample.length,
       activityTypes,
       webhooks: webhooks - webhooksBefore,
       messages: messages - messagesBefore,
       drainS,
+      postgresCpuMsPerRequest: (postgresCpuS * 1000) / REQUESTS,
+      machineBusyPercent: (100 * machineCpu) / (wallS * os.availableParallelism()),
+      otherCpuS: machineCpu - (cpu.user + cpu.system) / 1e6 - temporalCpu - postgresCpuS,
     };
   } finally {
     for (const close of closers) await close().catch(() => undefined);
@@ -348,6 +413,11 @@ async function run(): Promise<BenchmarkResult> {
       .filter((line) => line.trim())
       .map((line) => JSON.parse(line) as Run);
   }
+  return report(runs);
+}
+
+/** The section for these runs: each one a row, then the variants compared. */
+export function report(runs: Run[]): BenchmarkResult {
   const rows = runs.map((entry, i) => ({
     '#': String(i + 1),
     variant: entry.label,
@@ -358,52 +428,62 @@ async function run(): Promise<BenchmarkResult> {
     'requests/s': f(entry.perSecond, 2),
     'p50 (s)': f(entry.p50S),
     'p95 (s)': f(entry.p95S),
-    'CPU ms/request (API+worker)': f(entry.cpuMsPerRequest, 0),
-    'CPU ms/request (Temporal)': f(entry.temporalCpuMsPerRequest, 0),
+    'CPU ms/request, API+worker': f(entry.cpuMsPerRequest, 0),
+    'CPU ms/request, Temporal': f(entry.temporalCpuMsPerRequest, 0),
+    'CPU ms/request, Postgres': entry.postgresCpuMsPerRequest === undefined ? '' : f(entry.postgresCpuMsPerRequest, 0),
+    'machine busy': entry.machineBusyPercent === undefined ? '' : `${f(entry.machineBusyPercent, 0)}%`,
+    'other CPU (s)': entry.otherCpuS === undefined ? '' : f(entry.otherCpuS, 1),
     'DB commits/request': f(entry.transactionsPerRequest),
     'history events/request': f(entry.eventsPerRequest),
-    'activities/request': f(entry.activitiesPerRequest),
-    'timers/request': f(entry.timersPerRequest),
-    'child workflows/request': f(entry.childrenPerRequest),
-    'webhooks received': String(entry.webhooks),
-    'messages received': String(entry.messages),
+    'delivery workflow events/request': f(entry.childEventsPerRequest ?? 0),
+    'webhooks, messages': `${entry.webhooks}, ${entry.messages}`,
     'drain after (s)': f(entry.drainS),
   }));
 
-  const byLabel = new Map<string, Run[]>();
-  for (const entry of runs) byLabel.set(entry.label, [...(byLabel.get(entry.label) ?? []), entry]);
-  const summary = [...byLabel].map(([label, entries]) => `${label}: ${f(mean(entries.map((e) => e.perSecond)), 2)} requests/s (mean of ${entries.length})`);
+  // Variants by code: the baseline is one commit; the others are compared at the code they ran.
+  const groupOf = (entry: Run) => (entry.label === 'base' ? 'base' : `${entry.label} ${entry.commit}`);
+  const groups = new Map<string, Run[]>();
+  for (const entry of runs) groups.set(groupOf(entry), [...(groups.get(groupOf(entry)) ?? []), entry]);
+  const base = groups.get('base');
+  const latest = [...runs].reverse().find((entry) => entry.label !== 'base')?.commit;
+  const on = groups.get(`on ${latest}`);
+  const baseRate = base ? mean(base.map((e) => e.perSecond)) : undefined;
   const notes: string[] = [];
+  const avg = (entries: Run[], pick: (entry: Run) => number | undefined, digits = 0) => {
+    const values = entries.map(pick).filter((value): value is number => value !== undefined);
+    return values.length ? f(mean(values), digits) : '?';
+  };
+  const summary = [
+    '| variant | runs | requests/s, mean (min–max) | of base | CPU ms/request, API+worker | CPU ms/request, Temporal | CPU ms/request, Postgres | DB commits/request | history events/request, own + delivery workflows | activities/request | timers/request | webhooks, messages/request |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    ...[...groups].map(([name, entries]) => {
+      const rates = entries.map((e) => e.perSecond);
+      const types: Record<string, number> = {};
+      for (const entry of entries) for (const [type, count] of Object.entries(entry.activityTypes)) types[type] = (types[type] ?? 0) + count / entries.length;
+      const activities = Object.entries(types)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([type, count]) => `${type} ${f(count)}`)
+        .join(', ');
+      return `| ${name} | ${entries.length} | ${f(mean(rates), 2)} (${f(Math.min(...rates), 2)}–${f(Math.max(...rates), 2)}) | ${baseRate ? `${f((mean(rates) / baseRate) * 100)}%` : ''} | ${avg(entries, (e) => e.cpuMsPerRequest)} | ${avg(entries, (e) => e.temporalCpuMsPerRequest)} | ${avg(entries, (e) => e.postgresCpuMsPerRequest)} | ${avg(entries, (e) => e.transactionsPerRequest, 1)} | ${avg(entries, (e) => e.eventsPerRequest)} + ${avg(entries, (e) => e.childEventsPerRequest)} | ${activities} | ${avg(entries, (e) => e.timersPerRequest, 1)} | ${avg(entries, (e) => e.webhooks / e.requests, 1)}, ${avg(entries, (e) => e.messages / e.requests, 1)} |`;
+    }),
+  ].join('\n');
   let passed: boolean | undefined;
-  const base = byLabel.get('base');
-  const on = byLabel.get('on');
-  if (base && on) {
-    const ratio = mean(on.map((e) => e.perSecond)) / mean(base.map((e) => e.perSecond));
+  if (base && on && baseRate) {
+    const ratio = mean(on.map((e) => e.perSecond)) / baseRate;
     passed = ratio >= TARGET_RATIO;
-    const off = byLabel.get('off');
     notes.push(
       `Target: with deadlines (durable timers), messages over SMTP and signed webhooks on, throughput is at least ${TARGET_RATIO * 100}% of the code before them (${base[0]!.commit}). ` +
-        `${passed ? 'Met' : 'NOT met'}: ${f(ratio * 100)}% (${summary.join('; ')}${off ? `; off/base ${f((mean(off.map((e) => e.perSecond)) / mean(base.map((e) => e.perSecond))) * 100)}%` : ''}).`,
+        `${passed ? 'Met' : 'NOT met'} at ${latest}: ${f(ratio * 100)}% (${f(mean(on.map((e) => e.perSecond)), 2)} against ${f(baseRate, 2)} requests/s, means of ${on.length} and ${base.length} runs).`,
     );
-    const activityLine = (label: string) => {
-      const entries = byLabel.get(label);
-      if (!entries) return undefined;
-      const types: Record<string, number> = {};
-      for (const entry of entries) for (const [name, count] of Object.entries(entry.activityTypes)) types[name] = (types[name] ?? 0) + count / entries.length;
-      return `${label}: ${Object.entries(types)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, count]) => `${name} ${f(count)}`)
-        .join(', ')}`;
-    };
-    notes.push(`Activities per request (sampled histories): ${['base', 'off', 'on'].map(activityLine).filter(Boolean).join('; ')}.`);
   } else {
-    notes.push(`This run alone: ${summary.join('; ')}. The comparison with the code before the features needs BENCH_THROUGHPUT_RUNS with runs of both.`);
+    notes.push('The verdict needs BENCH_THROUGHPUT_RUNS holding runs of both the baseline and `on`.');
   }
+  notes.push(`Per variant (means of its runs; activities from 20 sampled histories per run):\n\n${summary}`);
   notes.push(
     `Setup: ${REQUESTS} access requests (BENCH_REQUESTS) under the Fides example's default_access_policy, one of ${CUSTOMERS.length} example customers' emails each, POST /api/v1/privacy-request in batches of ${BATCH} with a client-credentials token, after ${WARM_UP} unmeasured warm-up requests; ` +
       `wall time from the first submission until every workflow returned its outcome; p50/p95 of created_at → finished_processing_at. ` +
       `The Temporal CLI dev server (SQLite in memory), one worker with default settings and the API in this process, Postgres on the same machine. ` +
-      `Variants: base = the code before deadlines, verification, messages and webhooks (git worktree, BENCH_FEATURES=off); off = this code without SMTP URL or webhook subscription (deadline timers stay: they are always on); on = a subscription to every event type (receiver on loopback answering 204) and an SMTP server on loopback. ` +
+      `Variants: base = the code before deadlines, verification, messages and webhooks (git worktree, BENCH_FEATURES=off); off = this code without SMTP URL or webhook subscription (deadline timers stay: they are always on); on = a subscription to every event type (receiver on loopback answering 204) and an SMTP server on loopback; webhooks, smtp = one of the two. ` +
       `"Drain after" is how long after the last workflow completed the last webhook or message arrived. CPU: this process (API, worker, submitter and receivers) and the Temporal server, per measured request. Runs were alternated (base, off, on, …) because the machine's load varies by about 10%.`,
   );
   return { title: 'End-to-end throughput with deadlines, messages and webhooks on and off', rows, notes, ...(passed === undefined ? {} : { passed }) };
