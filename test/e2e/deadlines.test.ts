@@ -14,7 +14,7 @@ import { verify } from '../../src/webhooks/signature.js';
 import { createHarness, erasurePolicy, eventually, type Harness } from '../support/harness.js';
 
 const EMAIL = 'customer-1@example.com';
-const PERIOD_MS = 6_000;
+const PERIOD_MS = 8_000;
 
 /** Every message the SMTP server accepts, parsed. */
 const mails: ParsedMail[] = [];
@@ -68,9 +68,11 @@ beforeAll(async () => {
       DSRFLOW_MESSAGE_FROM: 'Privacy team <privacy@dsrflow.test>',
       DSRFLOW_RESPONSE_PERIOD: `${PERIOD_MS}ms`,
       DSRFLOW_EXTENSION_PERIOD: `${PERIOD_MS}ms`,
-      // Reminders 3 s and 1 s before the due date: 3 s and 5 s after receipt.
-      DSRFLOW_DEADLINE_REMINDERS: '3s,1s',
-      DSRFLOW_VERIFICATION_TTL: '3s',
+      // Reminders 4 s and 2 s before the due date: 4 s and 6 s after receipt (a reminder whose
+      // time passed before the plan is not sent, so the first leaves the plan some seconds).
+      DSRFLOW_DEADLINE_REMINDERS: '4s,2s',
+      // Long enough to read the code and try a few on a busy machine.
+      DSRFLOW_VERIFICATION_TTL: '6s',
       DSRFLOW_WEBHOOK_MAX_RETRY_INTERVAL: '2s',
     },
   });
