@@ -3,7 +3,7 @@
  * They add what only an activity knows (attempt number, heartbeats) and turn errors into
  * failures the workflow understands (retryable or not, with the error category).
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ConnectorError } from '../src/connectors/errors.js';
 import { accessCollection, storeManualRows } from '../src/execution/access.js';
 import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordAccessPackageFailure } from '../src/execution/access-package.js';
@@ -15,7 +15,7 @@ import type { PlannedRequest as LifecyclePlan } from '../src/domain/lifecycle.js
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
 import { recordBookkeeping } from '../src/execution/bookkeeping.js';
 import { MessageRefused, sendMessage } from '../src/execution/messages.js';
-import { issueVerificationCode, messageDataSubject } from '../src/execution/notices.js';
+import { deliverNotices, issueVerificationCode, messageDataSubject } from '../src/execution/notices.js';
 import { SmtpError } from '../src/messages/smtp.js';
 import type { PackageStorage } from '../src/storage/index.js';
 import { deliverWebhook, deliverWebhooksNow, markWebhookFailed, WebhookAttemptFailed, WebhookRefused, type WebhookSettings } from '../src/execution/webhooks.js';
@@ -106,6 +106,13 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     deliverWebhook: (input: Parameters<typeof deliverWebhook>[1]) => step(() => deliverWebhook(webhooks, input).catch((error: unknown) => Promise.reject(webhookFailure(error)))),
     markWebhookFailed: (input: Parameters<typeof markWebhookFailed>[1]) => step(() => markWebhookFailed(webhooks, input)),
     deliverWebhooksNow: (input: Parameters<typeof deliverWebhooksNow>[1]) => step(() => deliverWebhooksNow(webhooks, input)),
+    /** A bookkeeping batch's notices, first attempt: webhooks and messages side by side (what failed is answered). */
+    deliverNotices: (input: Parameters<typeof deliverNotices>[2]) =>
+      step(async () => {
+        const attempt = await deliverNotices(context, webhooks, input);
+        for (const failure of attempt.messageErrors) log.warn('Message not sent', { privacyRequestId: input.privacyRequestId, idempotencyKey: failure.idempotencyKey, error: failure.error });
+        return attempt;
+      }),
   };
 }
 

@@ -150,7 +150,7 @@ async function measure(): Promise<Run> {
   if (!MODES.includes(mode)) throw new Error(`BENCH_FEATURES must be one of ${MODES.join(', ')}, not ${String(mode)}`);
   const webhooksOn = mode === 'on' || mode === 'webhooks';
   const smtpOn = mode === 'on' || mode === 'smtp';
-  if (mode !== 'off' && !HAS_FEATURES) throw new Error('BENCH_FEATURES=on needs the code with webhooks and messages (this checkout has neither)');
+  if (mode !== 'off' && !HAS_FEATURES) throw new Error(`BENCH_FEATURES=${mode} needs the code with webhooks and messages (this checkout has neither)`);
   const load = os.loadavg()[0]!;
   const code = commit(); // at the start: others may commit while it runs
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -401,6 +401,16 @@ async function measure(): Promise<Run> {
 
 /** Other processes took more than a tenth of the machine during the run. */
 const disturbed = (entry: Run) => entry.otherCpuS !== undefined && entry.otherCpuS > 0.1 * entry.wallS * os.availableParallelism();
+/** Student's t at 97.5% for 1 to 10 degrees of freedom (more: 2.2). */
+const T975 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
+/** ` (95% interval a–b)` of the mean of these values, when there are at least three. */
+function interval(values: number[]): string {
+  if (values.length < 3) return '';
+  const m = mean(values);
+  const sd = Math.sqrt(values.reduce((sum, value) => sum + (value - m) ** 2, 0) / (values.length - 1));
+  const half = (T975[values.length - 2] ?? 2.2) * (sd / Math.sqrt(values.length));
+  return ` (95% interval ${f(m - half)}–${f(m + half)}%)`;
+}
 const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
 const f = (value: number, digits = 1) => value.toFixed(digits);
 
@@ -485,7 +495,7 @@ export function report(runs: Run[]): BenchmarkResult {
     notes.push(
       `Target: with deadlines (durable timers), messages over SMTP and signed webhooks on, throughput is at least ${TARGET_RATIO * 100}% of the code before them (${base[0]!.commit}). ` +
         `${passed ? 'Met' : 'NOT met'} at ${latest}: ${f(ratio * 100)}% (${f(mean(on.map((e) => e.perSecond)), 2)} against ${f(baseRate, 2)} requests/s, means of ${on.length} and ${base.length} runs)` +
-        (paired.length ? `; each \`on\` run against the baseline run just before it: ${paired.map((pair) => `#${pair.at}/#${pair.base} ${f(pair.ratio * 100)}%`).join(', ')}, mean ${f(pairedRatio * 100)}%.` : '.'),
+        (paired.length ? `; each \`on\` run against the baseline run just before it: ${paired.map((pair) => `#${pair.at}/#${pair.base} ${f(pair.ratio * 100)}%`).join(', ')}, mean ${f(pairedRatio * 100)}%${interval(paired.map((pair) => pair.ratio * 100))}.` : '.'),
     );
   } else {
     notes.push('The verdict needs BENCH_THROUGHPUT_RUNS holding runs of both the baseline and `on`.');

@@ -25,10 +25,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ActionName } from '../src/domain/actions.js';
 import { initialState, isQuiet, step, type ExecutionSettings, type LifecycleCommand, type LifecycleEvent, type StepResult } from '../src/domain/lifecycle.js';
 import type { BookkeepingEntry } from '../src/execution/bookkeeping.js';
+import type { MessageToSend } from '../src/execution/notices.js';
 import { writeAccessPackage } from './access-package.js';
 import { describeFailure } from './activity-failures.js';
 import { webhookDelivery, webhookDeliveryWorkflowId } from './webhook-delivery.js';
@@ -59,7 +61,10 @@ const messaging = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 30 },
 });
 
-/** A batch of webhook deliveries' first attempt: once; what fails is retried by delivery workflows. */
+/**
+ * The first attempt of a batch's notices (webhook deliveries, and messages since 'notices-batched'):
+ * once; what fails is retried by delivery workflows and `messaging` activities.
+ */
 const firstAttempt = proxyActivities<Activities>({ startToCloseTimeout: '6 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 
 /** The plan step: bounded, because a request whose row never committed must not wait forever. */
@@ -95,12 +100,24 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   let sideEffects = 0;
   // Requests that started before notices existed replay without them (docs/decisions.md).
   const notices = patched('deadlines-notices');
+  // Since 'notices-batched' (docs/decisions.md, "What notices cost"): a batch's messages go with its
+  // webhooks in one first attempt, search attributes are set once per step, and the request's
+  // timers share one Temporal timer. Requests that started before keep the earlier shape.
+  const batched = notices && patched('notices-batched');
+  /** Search attributes set while a step is carried out: one upsert at its end. */
+  const attributes = new Map<string, SearchAttributeUpdatePair>();
+  const setAttributes = (updates: SearchAttributeUpdatePair[]) => {
+    if (!batched) return upsertSearchAttributes(updates);
+    for (const update of updates) attributes.set(update.key.name, update);
+  };
   let dueAtShown: string | null = null;
   const showDueAt = (dueAt: string | null | undefined) => {
     if (!notices || !dueAt || dueAt === dueAtShown) return;
     dueAtShown = dueAt;
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.dueAt, value: new Date(dueAt) }]);
+    setAttributes([{ key: SEARCH_ATTRIBUTES.dueAt, value: new Date(dueAt) }]);
   };
+  /** Messages asked for and not sent yet (batched): they go after the bookkeeping written with them. */
+  const outgoing: MessageToSend[] = [];
   const alongside = (work: () => Promise<unknown>, what: string) => {
     sideEffects += 1;
     void work()
@@ -111,25 +128,46 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
    * Webhook deliveries: the first attempt of a batch here, side by side (most receivers answer at
    * once); each that failed gets a delivery workflow of its own that retries with backoff.
    */
+  const retryDeliveries = (deliveryIds: string[]) => {
+    const retry = state.plan?.settings.webhookRetry;
+    return Promise.all(
+      deliveryIds.map((deliveryId) =>
+        startChild(webhookDelivery, {
+          workflowId: webhookDeliveryWorkflowId(deliveryId),
+          args: [{ deliveryId, ...(retry ? { maxRetryIntervalMs: retry.maxIntervalMs, retryForMs: retry.retryForMs } : {}) }],
+          // The delivery outlives the request: a receiver that is down still gets the request's last events.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        }),
+      ),
+    );
+  };
+  const sendMessage = (message: MessageToSend) =>
+    alongside(() => messaging.messageDataSubject({ privacyRequestId, ...message }), `Message ${message.type}`);
   const startDeliveries = (deliveryIds: string[]) => {
     if (!notices || deliveryIds.length === 0) return;
-    const retry = state.plan?.settings.webhookRetry;
     alongside(async () => {
       const pending = await firstAttempt.deliverWebhooksNow({ deliveryIds }).then(
         (result) => result.retry,
         () => deliveryIds, // the attempt itself failed (a worker lost): the delivery workflows try again
       );
-      await Promise.all(
-        pending.map((deliveryId) =>
-          startChild(webhookDelivery, {
-            workflowId: webhookDeliveryWorkflowId(deliveryId),
-            args: [{ deliveryId, ...(retry ? { maxRetryIntervalMs: retry.maxIntervalMs, retryForMs: retry.retryForMs } : {}) }],
-            // The delivery outlives the request: a receiver that is down still gets the request's last events.
-            parentClosePolicy: ParentClosePolicy.ABANDON,
-          }),
-        ),
-      );
+      await retryDeliveries(pending);
     }, 'Delivering webhooks');
+  };
+  /**
+   * A batch's notices (batched): webhooks and messages in one first attempt, side by side; what
+   * failed and may succeed later is retried by a delivery workflow or a retrying `messaging` step.
+   */
+  const sendNotices = (deliveryIds: string[], messages: MessageToSend[]) => {
+    if (deliveryIds.length === 0 && messages.length === 0) return;
+    alongside(async () => {
+      const failed = await firstAttempt.deliverNotices({ privacyRequestId, deliveryIds, messages }).then(
+        (result) => result,
+        // The attempt itself failed (a worker lost): every notice is tried again; messages are sent at most once anyway.
+        () => ({ deliveryIds, messageKeys: messages.map((message) => message.idempotencyKey) }),
+      );
+      for (const message of messages) if (failed.messageKeys.includes(message.idempotencyKey)) sendMessage(message);
+      await retryDeliveries(failed.deliveryIds);
+    }, 'Delivering notices');
   };
   let handingOver = false;
   const historyIsLong = () =>
@@ -142,7 +180,49 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     state = result.state;
     for (const command of result.commands) carryOut(command);
     for (const ack of result.resolved) settled.set(ack, queued);
+    if (attributes.size > 0) {
+      upsertSearchAttributes([...attributes.values()]);
+      attributes.clear();
+    }
     return result;
+  };
+
+  /**
+   * The request's timers (batched): named timers of the machine, on one Temporal timer armed for
+   * the earliest. Starting or cancelling a later one costs no history event.
+   */
+  const wheel = new Map<string, number>();
+  let armed: { at: number; scope: CancellationScope } | undefined;
+  let firing = false;
+  const arm = () => {
+    if (firing) return; // armed once the due timers are told
+    const next = wheel.size === 0 ? undefined : Math.min(...wheel.values());
+    if (armed && armed.at === next) return;
+    armed?.scope.cancel();
+    armed = undefined;
+    if (next === undefined) return;
+    const scope = new CancellationScope();
+    armed = { at: next, scope };
+    void scope.run(() => sleep(Math.max(0, next - Date.now()))).then(
+      () => {
+        if (armed?.scope !== scope) return;
+        armed = undefined;
+        // Earliest first; a timer that an earlier one's step cancelled does not fire.
+        firing = true;
+        for (;;) {
+          let first: [string, number] | undefined;
+          for (const entry of wheel) if (entry[1] <= Date.now() && (!first || entry[1] < first[1])) first = entry;
+          if (!first) break;
+          wheel.delete(first[0]);
+          dispatch({ type: 'timerFired', at: now(), timer: first[0] });
+        }
+        firing = false;
+        arm();
+      },
+      (error: unknown) => {
+        if (!isCancellation(error)) throw error;
+      },
+    );
   };
 
   /** Work alongside other work: its result comes back as an event. */
@@ -170,23 +250,24 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       case 'notify':
         pending.push(command);
         queued += 1;
-        if (command.type === 'record' && command.transition) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: command.transition.status }]);
+        if (command.type === 'record' && command.transition) setAttributes([{ key: SEARCH_ATTRIBUTES.status, value: command.transition.status }]);
         if (command.type === 'notify') {
           log.info(`Privacy request ${command.event.replace('_', ' ')}`, { privacyRequestId, event: command.event, status: command.data.status, dueAt: command.data.due_at });
           showDueAt(command.data.due_at as string | null);
         }
         return;
-      case 'sendMessage':
+      case 'sendMessage': {
         if (!notices) return;
-        return alongside(
-          () => messaging.messageDataSubject({ privacyRequestId, type: command.message, idempotencyKey: `${privacyRequestId}:${command.key}`, variables: command.variables }),
-          `Message ${command.message}`,
-        );
+        const message = { type: command.message, idempotencyKey: `${privacyRequestId}:${command.key}`, variables: command.variables };
+        if (batched) outgoing.push(message);
+        else sendMessage(message);
+        return;
+      }
       case 'issueVerificationCode':
         if (!notices) return;
         return alongside(() => messaging.issueVerificationCode({ privacyRequestId, issue: command.issue, expiresAt: command.expiresAt }), 'Issuing a verification code');
       case 'searchAttributes':
-        upsertSearchAttributes([
+        setAttributes([
           { key: SEARCH_ATTRIBUTES.policyKey, value: command.policyKey },
           { key: SEARCH_ATTRIBUTES.actionTypes, value: command.actionTypes },
         ]);
@@ -226,6 +307,10 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
         return run(() => stored.then((): LifecycleEvent => ({ type: 'manualAnswerStored', at: now(), phase: answer.phase, collection, run: runNumber }), failed(answer.phase, collection, runNumber)));
       }
       case 'startTimer': {
+        if (batched) {
+          wheel.set(command.timer, Date.now() + command.ms);
+          return arm();
+        }
         const scope = new CancellationScope();
         timers.set(command.timer, scope);
         void scope.run(() => sleep(command.ms)).then(
@@ -240,6 +325,10 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
         return;
       }
       case 'cancelTimer':
+        if (batched) {
+          wheel.delete(command.timer);
+          return arm();
+        }
         timers.get(command.timer)?.cancel();
         timers.delete(command.timer);
         return;
@@ -273,18 +362,25 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   }
 
   // ---- The main loop: write the bookkeeping, watch the history, finish or hand over -------------
-  const readyToHandOver = () => state.draining && outcome === undefined && isQuiet(state) && inFlight === 0 && sideEffects === 0 && pending.length === 0;
+  const readyToHandOver = () =>
+    state.draining && outcome === undefined && isQuiet(state) && inFlight === 0 && sideEffects === 0 && pending.length === 0 && outgoing.length === 0;
 
   for (;;) {
-    await condition(() => pending.length > 0 || outcome !== undefined || historyIsLong() || readyToHandOver());
-    if (pending.length > 0) {
+    await condition(() => pending.length > 0 || outgoing.length > 0 || outcome !== undefined || historyIsLong() || readyToHandOver());
+    if (pending.length > 0 || outgoing.length > 0) {
       const entries = pending.splice(0);
-      const written = await records.recordBookkeeping({ privacyRequestId, entries });
-      recorded += entries.length;
-      startDeliveries(written?.deliveries ?? []);
+      const messages = outgoing.splice(0);
+      let deliveries: string[] = [];
+      if (entries.length > 0) {
+        const written = await records.recordBookkeeping({ privacyRequestId, entries });
+        recorded += entries.length;
+        deliveries = written?.deliveries ?? [];
+      }
+      if (batched) sendNotices(deliveries, messages);
+      else startDeliveries(deliveries);
     } else if (outcome !== undefined) {
-      await condition(() => (allHandlersFinished() && sideEffects === 0) || pending.length > 0);
-      if (pending.length === 0) return { status: outcome };
+      await condition(() => (allHandlersFinished() && sideEffects === 0) || pending.length > 0 || outgoing.length > 0);
+      if (pending.length === 0 && outgoing.length === 0) return { status: outcome };
     } else if (historyIsLong()) {
       dispatch({ type: 'historyLimitReached', at: now() });
     } else {

@@ -6,8 +6,9 @@ import { createHmac } from 'node:crypto';
 import { getAccessPackage } from '../db/access-packages.js';
 import { storeVerificationCode } from '../db/identity-verifications.js';
 import { linkKey, signDownload } from '../domain/download-links.js';
-import type { ExecutionContext } from './context.js';
-import { sendMessage, type SendMessageInput, type SendMessageResult } from './messages.js';
+import { ConfigurationError, type ExecutionContext } from './context.js';
+import { MessageRefused, sendMessage, type SendMessageInput, type SendMessageResult } from './messages.js';
+import { deliverWebhooksNow, type WebhookContext } from './webhooks.js';
 
 /** Digits in a verification code. */
 export const VERIFICATION_CODE_DIGITS = 6;
@@ -49,4 +50,45 @@ export async function messageDataSubject(context: ExecutionContext & { publicUrl
     }
   }
   return sendMessage(context, { ...input, variables });
+}
+
+/** A lifecycle message, as the workflow asks for it (the request's id added by the step). */
+export type MessageToSend = Omit<SendMessageInput, 'privacyRequestId'>;
+
+export interface NoticesAttempt {
+  /** Deliveries that failed and may succeed later: each gets a delivery workflow. */
+  deliveryIds: string[];
+  /** Messages that could not be sent now and may be later (by idempotency key): retried by their own step. */
+  messageKeys: string[];
+  /** Messages that failed for good (refused, a template that does not render): the reason, for the log. */
+  messageErrors: { idempotencyKey: string; error: string }[];
+}
+
+/**
+ * The first attempt of a batch's notices, side by side: its webhook deliveries and its messages.
+ * Most receivers and SMTP servers answer at once, and then nothing more is scheduled; what failed
+ * and may succeed later is answered, for the workflow to retry durably.
+ */
+export async function deliverNotices(
+  context: ExecutionContext & { publicUrl?: string | undefined },
+  webhooks: WebhookContext,
+  input: { privacyRequestId: string; deliveryIds: string[]; messages: MessageToSend[] },
+): Promise<NoticesAttempt> {
+  const messageKeys: string[] = [];
+  const messageErrors: NoticesAttempt['messageErrors'] = [];
+  const [delivered] = await Promise.all([
+    input.deliveryIds.length > 0 ? deliverWebhooksNow(webhooks, { deliveryIds: input.deliveryIds }) : { retry: [] },
+    Promise.all(
+      input.messages.map(async (message) => {
+        try {
+          await messageDataSubject(context, { privacyRequestId: input.privacyRequestId, ...message });
+        } catch (error) {
+          // Refused for good, or a template that cannot render: retrying will not help.
+          if (error instanceof MessageRefused || error instanceof ConfigurationError) messageErrors.push({ idempotencyKey: message.idempotencyKey, error: error.message });
+          else messageKeys.push(message.idempotencyKey);
+        }
+      }),
+    ),
+  ]);
+  return { deliveryIds: delivered.retry, messageKeys, messageErrors };
 }

@@ -1,5 +1,5 @@
 /**
- * Sending one message over SMTP (nodemailer's SMTP connection, one connection per message).
+ * Sending messages over SMTP (nodemailer's SMTP connection; a few connections kept between messages).
  *
  * Every socket has a deadline: connecting, the greeting and each answer are bounded by
  * DSRFLOW_SMTP_TIMEOUT, and the whole conversation by three times that. A failure says whether
@@ -115,20 +115,55 @@ function classify(error: NodemailerError, handedOver: boolean): SmtpError {
   return new SmtpError(`SMTP server unreachable (${error.code ?? 'error'}): ${text}`, 'retryable');
 }
 
-/** A mailer for the configured SMTP server. */
-export function createMailer(settings: SmtpSettings, from: string): Mailer {
+/** Connections kept open between messages, and for how long an unused one stays. */
+const MAX_IDLE_CONNECTIONS = 4;
+const IDLE_MS = 10_000;
+/** Messages per connection before it is closed and a new one opened (as nodemailer's pool does). */
+const MAX_MESSAGES_PER_CONNECTION = 100;
+
+interface OpenConnection {
+  connection: SMTPConnection;
+  messages: number;
+  /** While idle: the timer that closes it and the listener that drops it when the server does. */
+  idle?: { timer: NodeJS.Timeout; gone: () => void };
+}
+
+/**
+ * A mailer for the configured SMTP server. Connections are kept for the next message (a few,
+ * for a few seconds): a busy worker does not pay a connection and a greeting per message. A kept
+ * connection that the server closed meanwhile fails before the message is handed over, and the
+ * message then goes over a new connection: still at most once.
+ */
+export function createMailer(settings: SmtpSettings, from: string): Mailer & { close(): void } {
   const timeout = settings.timeoutMs;
-  return {
-    from,
-    server: `${settings.host}:${settings.port}`,
-    async send(message) {
-      let bytes: Buffer;
-      try {
-        bytes = await composeMessage(from, message);
-      } catch (error) {
-        throw new SmtpError(`The message could not be composed: ${(error as Error).message}`, 'permanent');
-      }
-      const body = new TrackedMessage(bytes);
+  const idle: OpenConnection[] = [];
+
+  const release = (open: OpenConnection) => {
+    if (open.messages >= MAX_MESSAGES_PER_CONNECTION || idle.length >= MAX_IDLE_CONNECTIONS) return void open.connection.quit();
+    const gone = () => drop(open);
+    open.idle = { timer: setTimeout(gone, IDLE_MS).unref(), gone };
+    open.connection.once('end', gone);
+    open.connection.once('error', gone);
+    idle.push(open);
+  };
+  const take = (open: OpenConnection) => {
+    clearTimeout(open.idle!.timer);
+    open.connection.removeListener('end', open.idle!.gone);
+    open.connection.removeListener('error', open.idle!.gone);
+    delete open.idle;
+    idle.splice(idle.indexOf(open), 1);
+    return open;
+  };
+  const drop = (open: OpenConnection) => {
+    if (!open.idle) return;
+    take(open);
+    open.connection.on('error', () => {}); // a late error of a connection given up changes nothing
+    open.connection.quit();
+  };
+
+  /** A new connection, greeted and logged in. */
+  const open = () =>
+    new Promise<OpenConnection>((resolve, reject) => {
       const connection = new SMTPConnection({
         host: settings.host,
         port: settings.port,
@@ -140,36 +175,93 @@ export function createMailer(settings: SmtpSettings, from: string): Mailer {
         socketCloseTimeout: Math.min(timeout, 5_000),
         logger: false,
       });
-      return new Promise<{ response: string }>((resolve, reject) => {
-        let settled = false;
-        const finish = (error: NodemailerError | null, response?: string) => {
+      let settled = false;
+      const fail = (error: NodemailerError) => {
+        if (settled) return;
+        settled = true;
+        connection.close();
+        reject(error);
+      };
+      connection.on('error', fail);
+      connection.once('end', () => fail(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' })));
+      connection.connect((error) => {
+        if (error) return fail(error);
+        const ready = () => {
           if (settled) return;
           settled = true;
-          clearTimeout(deadline);
-          if (error) {
-            connection.close();
-            reject(classify(error, body.handedOver));
-          } else {
-            connection.quit();
-            resolve({ response: response ?? '' });
-          }
+          connection.removeListener('error', fail);
+          connection.removeAllListeners('end');
+          resolve({ connection, messages: 0 });
         };
-        // The conversation as a whole has a deadline too, however slowly the server trickles.
-        const deadline = setTimeout(() => finish(Object.assign(new Error(`no answer within ${3 * timeout} ms`), { code: 'ETIMEDOUT' })), 3 * timeout);
-        // After the answer, a late error (a close that was not clean) changes nothing.
-        connection.on('error', (error: NodemailerError) => finish(error));
-        connection.on('end', () => finish(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' })));
-        connection.connect((error) => {
-          if (error) return finish(error);
-          const send = () =>
-            connection.send({ from: addressOf(from), to: [message.to], size: bytes.length }, body, (error, info) => {
-              if (error) return finish(error as NodemailerError);
-              finish(null, info.response);
-            });
-          if (settings.user === undefined) return send();
-          connection.login({ user: settings.user, pass: settings.password ?? '' }, (error) => (error ? finish(error as NodemailerError) : send()));
-        });
+        if (settings.user === undefined) return ready();
+        connection.login({ user: settings.user, pass: settings.password ?? '' }, (error) => (error ? fail(error as NodemailerError) : ready()));
       });
+    });
+
+  /** One message over one connection: resolves with the server's answer, or rejects with nodemailer's error. */
+  const transmit = (open: OpenConnection, bytes: Buffer, body: TrackedMessage, to: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { connection } = open;
+      let settled = false;
+      const finish = (error: NodemailerError | null, response?: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        connection.removeListener('error', onError);
+        connection.removeListener('end', onEnd);
+        if (error) {
+          connection.on('error', () => {}); // after the answer, a close that was not clean changes nothing
+          connection.close();
+          reject(error);
+        } else {
+          open.messages += 1;
+          resolve(response ?? '');
+        }
+      };
+      // The conversation as a whole has a deadline too, however slowly the server trickles.
+      const deadline = setTimeout(() => finish(Object.assign(new Error(`no answer within ${3 * timeout} ms`), { code: 'ETIMEDOUT' })), 3 * timeout);
+      const onError = (error: NodemailerError) => finish(error);
+      const onEnd = () => finish(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }));
+      connection.on('error', onError);
+      connection.on('end', onEnd);
+      connection.send({ from: addressOf(from), to: [to], size: bytes.length }, body, (error, info) => {
+        if (error) return finish(error as NodemailerError);
+        finish(null, info.response);
+      });
+    });
+
+  return {
+    from,
+    server: `${settings.host}:${settings.port}`,
+    async send(message) {
+      let bytes: Buffer;
+      try {
+        bytes = await composeMessage(from, message);
+      } catch (error) {
+        throw new SmtpError(`The message could not be composed: ${(error as Error).message}`, 'permanent');
+      }
+      // A kept connection first; if the server closed it before taking the message, a new one.
+      for (;;) {
+        const kept = idle.length > 0 ? take(idle[idle.length - 1]!) : undefined;
+        const body = new TrackedMessage(bytes);
+        let connection: OpenConnection;
+        try {
+          connection = kept ?? (await open());
+        } catch (error) {
+          throw classify(error as NodemailerError, false);
+        }
+        try {
+          const response = await transmit(connection, bytes, body, message.to);
+          release(connection);
+          return { response };
+        } catch (error) {
+          if (kept && !body.handedOver) continue; // not a byte of it was sent: safe on another connection
+          throw classify(error as NodemailerError, body.handedOver);
+        }
+      }
+    },
+    close() {
+      for (const open of [...idle]) drop(open);
     },
   };
 }

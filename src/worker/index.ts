@@ -19,7 +19,7 @@ import { startMaintenance } from './maintenance.js';
 import { createMailer, type Mailer } from '../messages/smtp.js';
 
 /** The SMTP mailer; without DSRFLOW_SMTP_URL none, and messages are recorded as skipped (said once, here). */
-function messagingMailer(config: Config): Mailer | undefined {
+function messagingMailer(config: Config): (Mailer & { close(): void }) | undefined {
   const log = createLogger('worker', config.logLevel);
   if (!config.messaging.smtp) {
     log.info('Messages to data subjects are recorded as skipped: DSRFLOW_SMTP_URL is not set');
@@ -69,8 +69,9 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
     await client.close();
   }
   const connectors = new ConnectorRegistry(sql, encryptionKey, { allow: config.connections.allow });
+  const mailer = messagingMailer(config);
   const activities = createActivities(
-    { sql, connectors, encryptionKey, snapshots: new Map(), mailer: messagingMailer(config), publicUrl: config.accessPackages.publicUrl },
+    { sql, connectors, encryptionKey, snapshots: new Map(), mailer, publicUrl: config.accessPackages.publicUrl },
     config.execution,
     createStorage(config.accessPackages.storage),
     config.webhooks,
@@ -93,6 +94,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
         running = worker.run().finally(async () => {
           await maintenance.stop();
           await connectors.closeAll();
+          mailer?.close();
           if (!connection) await nativeConnection.close();
         });
       }

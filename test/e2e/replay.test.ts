@@ -13,13 +13,17 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { upsertConnection } from '../../src/db/connections.js';
 import { upsertDataset } from '../../src/db/datasets.js';
 import { parseDatasetYaml } from '../../src/domain/datasets.js';
 import { defaultAccessPolicy } from '../../src/example/load.js';
+import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.js';
 import { dataConverter } from '../../src/temporal/codec.js';
 import { createHarness, erasurePolicy, workflowBundle, type Harness } from '../support/harness.js';
 
@@ -41,8 +45,29 @@ const replay = async (history: unknown) =>
  */
 describe('typical requests across continue-as-new', () => {
   let harness: Harness;
+  // Messages and webhooks are on, as in production: their steps are in the recorded histories.
+  // Every third webhook POST fails once, so delivery workflows start too.
+  const smtp = new SMTPServer({ disabledCommands: ['STARTTLS'], authOptional: true, logger: false, onData: (stream, _session, done) => stream.on('end', () => done()).resume() });
+  let posts = 0;
+  const receiver: Server = createServer((request, response) => {
+    request.resume().on('end', () => {
+      posts += 1;
+      response.writeHead(posts % 3 === 1 ? 503 : 204).end();
+    });
+  });
   beforeAll(async () => {
-    harness = await createHarness({ env: { DSRFLOW_ENCRYPTION_KEY: FIXTURE_KEY.toString('base64'), DSRFLOW_HISTORY_EVENT_LIMIT: '80' } });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    harness = await createHarness({
+      env: {
+        DSRFLOW_ENCRYPTION_KEY: FIXTURE_KEY.toString('base64'),
+        DSRFLOW_HISTORY_EVENT_LIMIT: '80',
+        DSRFLOW_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+        DSRFLOW_WEBHOOK_MAX_RETRY_INTERVAL: '1s',
+      },
+    });
+    const subscribed = await harness.postJson('/api/v1/webhook', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, event_types: [...WEBHOOK_EVENT_TYPES] });
+    expect(subscribed.status).toBe(201);
     const [cabinet] = parseDatasetYaml(await readFile(new URL('../fixtures/manual_dataset.yml', import.meta.url), 'utf8'));
     await upsertConnection(harness.sql, { key: 'filing_cabinet', connection_type: 'manual', access: 'write' }, {}, harness.encryptionKey);
     await upsertDataset(harness.sql, 'filing_cabinet', cabinet!);
@@ -51,7 +76,12 @@ describe('typical requests across continue-as-new', () => {
     await harness.startWorker();
     if (RECORD) await mkdir(DIR, { recursive: true });
   });
-  afterAll(() => harness?.close());
+  afterAll(async () => {
+    await harness?.close();
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
 
   /** The history as the Temporal CLI (and the Web UI) export it. */
   const save = async (name: string, id: string, runId?: string) => {
