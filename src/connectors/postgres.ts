@@ -5,6 +5,7 @@ import { refusedPart, type AllowList, type ConnectionTarget } from './allow-list
 import { classifyPostgresError, ConnectorError } from './errors.js';
 import { registerArrayTypes } from './postgres-arrays.js';
 import { describeAddress, PostgresSockets, type SslMode } from './postgres-sockets.js';
+import { postgresValueTypes } from './postgres-values.js';
 import type { CollectionDelete, CollectionQuery, CollectionUpdate, Connector, Row } from './types.js';
 
 /** Secrets as Fides names them (host, port, dbname…), or one `url`. */
@@ -140,12 +141,6 @@ export interface PostgresConnectorOptions {
   connectTimeoutMs?: number;
 }
 
-/** int8 and numeric come back as text: keep them exact, but as numbers when that loses nothing. */
-function exactNumber(text: string): number | string {
-  const value = Number(text);
-  return Number.isSafeInteger(value) && String(value) === text ? value : text;
-}
-
 export class PostgresConnector implements Connector {
   private readonly sql: postgres.Sql;
   private readonly sockets: PostgresSockets;
@@ -177,8 +172,11 @@ export class PostgresConnector implements Connector {
       host: target.host,
       port: target.port,
       ...(target.database ? { database: target.database } : {}),
-      connection: { application_name: options.applicationName ?? 'dsrflow-connector' },
-      types: { int8: { to: 20, from: [20], serialize: String, parse: exactNumber } },
+      // ISO dates whatever the database's or role's default DateStyle: postgres-values.ts reads that form.
+      connection: { application_name: options.applicationName ?? 'dsrflow-connector', DateStyle: 'ISO, MDY' },
+      // Values as stored (postgres-values.ts): int8 and numeric exact as text, dates and
+      // timestamps as ISO text without an invented zone, bytea as base64.
+      types: postgresValueTypes,
     };
     if ('url' in secrets) {
       this.sql = postgres(secrets.url, common as postgres.Options<Record<string, postgres.PostgresType>>);

@@ -2,7 +2,7 @@
  * The Postgres connector registers array types itself (postgres.js's own fetch_types is off: its
  * failure was a rejection nobody handled, which ended the process). Against the real server:
  * array columns come back as arrays of their elements' values (NULL elements as null, quotes,
- * commas, backslashes, nested arrays, explicit bounds, int8 kept exact, box's `;`), and `= any`
+ * commas, backslashes, nested arrays, explicit bounds, int8 exact as text, dates as stored, box's `;`), and `= any`
  * binds keys of any type (uuid, enum, text with quotes and commas, int8). A failure of the type
  * query is the operation's error.
  */
@@ -77,9 +77,9 @@ describe('array columns and keys', () => {
           [3, 4],
         ],
         bounded: [5, 6],
-        bigs: ['9007199254740993', 1],
+        bigs: ['9007199254740993', '1'],
         moods: ['calm', 'say "hi"'],
-        days: [new Date('2024-01-02T00:00:00.000Z')],
+        days: ['2024-01-02'],
         boxes: ['(3,4),(1,2)', '(1,1),(0,0)'],
       },
     ]);
