@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CATEGORIES } from '../domain/errors.js';
+import { mariadbSecretsSchema } from '../connectors/mariadb.js';
 import { postgresSecretsSchema } from '../connectors/postgres.js';
 import { CONNECTION_TYPES } from '../domain/connections.js';
 import { collectionSchema, datasetSchema, fidesKey, fieldSchema, maskingStrategySchema } from '../domain/datasets.js';
@@ -64,7 +65,7 @@ const bulkResponse = <S extends z.ZodType, D extends z.ZodType>(succeeded: S, da
 // Connections -----------------------------------------------------------------------------------
 
 export const ConnectionTypeSchema = oneOf(CONNECTION_TYPES).meta({
-  description: 'postgres is queried by dsrflow; manual collections are handled by people; mariadb and http are accepted for configuration and not queried yet',
+  description: 'postgres and mariadb (MariaDB or MySQL) are queried by dsrflow; manual collections are handled by people; http is accepted for configuration and not queried yet',
 });
 export const ConnectionAccessSchema = oneOf(['read', 'write']).meta({ description: 'write: erasure may change the data store; read: access only' });
 
@@ -73,7 +74,7 @@ export const SecretsSchema = z.record(z.string(), z.unknown()).meta({
   id: 'ConnectionSecrets',
   writeOnly: true,
   description:
-    'Write-only: stored encrypted, never returned nor logged. postgres: `{url}` (postgres://…) or `{host, port?, dbname, username, password?, db_schema?, ssl_mode?}`; manual: none (`{}`); mariadb and http: an object.',
+    'Write-only: stored encrypted, never returned nor logged. postgres: `{url}` (postgres://…) or `{host, port?, dbname, username, password?, db_schema?, ssl_mode?}`; mariadb (MariaDB or MySQL): `{url}` (mariadb://… or mysql://…) or `{host, port? (3306), dbname, username, password?, ssl_mode? (disable, require, verify-full)}`; manual: none (`{}`); http: an object.',
   example: { host: 'db.internal', port: 5432, dbname: 'app', username: 'dsrflow', password: '********' },
 });
 
@@ -145,13 +146,17 @@ export const SecretsUpdateResponseSchema = z
   .meta({ id: 'SecretsUpdateResponse' });
 
 /**
- * The secrets schema of a connection type. For postgres, the form the secrets take (`url`, or
+ * The secrets schema of a connection type. For postgres and mariadb, the form the secrets take (`url`, or
  * host and the rest) picks the variant, so that a problem is reported against its own field.
  */
 export function secretsSchemaFor(type: (typeof CONNECTION_TYPES)[number], secrets: unknown): z.ZodType {
   switch (type) {
     case 'postgres': {
       const [byUrl, byParts] = postgresSecretsSchema.options;
+      return typeof secrets === 'object' && secrets !== null && 'url' in secrets ? byUrl : byParts;
+    }
+    case 'mariadb': {
+      const [byUrl, byParts] = mariadbSecretsSchema.options;
       return typeof secrets === 'object' && secrets !== null && 'url' in secrets ? byUrl : byParts;
     }
     case 'manual':

@@ -16,6 +16,8 @@ import { getConnectionWithSecrets, type ConnectionSecrets } from '../db/connecti
 import type { AllowList } from './allow-list.js';
 import type { ErrorCategory } from '../domain/errors.js';
 import { classifyPostgresError } from './errors.js';
+import { describeMariadbAddress, mariadbSecretsSchema, mariadbTarget } from './mariadb.js';
+import { explainMariadbFailure } from './mariadb-errors.js';
 import { postgresSecretsSchema, postgresTarget, type PostgresTarget } from './postgres.js';
 import { describeAddress } from './postgres-sockets.js';
 import { create as createConnector } from './registry.js';
@@ -110,18 +112,27 @@ export async function testConnection(sql: Sql, encryptionKey: Buffer, connection
     msg: redactSecrets(msg, connection.secrets),
   });
   if (connection.connection_type === 'manual') return result('skipped', null, 'Manual connections are handled by people: there is nothing to connect to');
-  if (connection.connection_type !== 'postgres') return result('skipped', null, `This version of dsrflow cannot connect to ${connection.connection_type} connections yet`);
+  const mariadb = connection.connection_type === 'mariadb';
+  if (connection.connection_type !== 'postgres' && !mariadb) return result('skipped', null, `This version of dsrflow cannot connect to ${connection.connection_type} connections yet`);
   if (Object.keys(connection.secrets).length === 0) return result('failed', 'authentication', `No secrets are set: PUT /api/v1/connection/${connectionKey}/secret first`);
 
-  const parsed = postgresSecretsSchema.safeParse(connection.secrets);
   let target: PostgresTarget | undefined;
+  let mariadbAddress: { address: string; database: string } | undefined;
   try {
-    target = parsed.success ? postgresTarget(parsed.data) : undefined;
+    if (mariadb) {
+      const parsed = mariadbSecretsSchema.safeParse(connection.secrets);
+      const found = parsed.success ? mariadbTarget(parsed.data) : undefined;
+      mariadbAddress = found ? { address: describeMariadbAddress(found), database: found.database } : undefined;
+    } else {
+      const parsed = postgresSecretsSchema.safeParse(connection.secrets);
+      target = parsed.success ? postgresTarget(parsed.data) : undefined;
+    }
   } catch {
     target = undefined; // the connector names the problem
   }
+  const address = mariadb ? (mariadbAddress?.address ?? 'the configured address') : target ? describeAddress(target) : 'the configured address';
   const failed = (error: unknown) => {
-    const { category, msg } = explainFailure(error, target);
+    const { category, msg } = mariadb ? explainMariadbFailure(error, address, mariadbAddress?.database) : explainFailure(error, target);
     return result('failed', category, msg);
   };
 
@@ -142,7 +153,7 @@ export async function testConnection(sql: Sql, encryptionKey: Buffer, connection
   try {
     if ((await Promise.race([testing, deadline])) === 'deadline') {
       connector.destroy();
-      return result('failed', 'timeout', `No answer from ${target ? describeAddress(target) : 'the configured address'} within ${seconds(timeoutMs)}`);
+      return result('failed', 'timeout', `No answer from ${address} within ${seconds(timeoutMs)}`);
     }
     await connector.close();
     return result('succeeded', null, 'Connected and ran a query');

@@ -7,6 +7,7 @@ import type { Sql } from '../db/client.js';
 import { getConnectionWithSecrets } from '../db/connections.js';
 import type { AllowList } from './allow-list.js';
 import { ConnectorError } from './errors.js';
+import { MariadbConnector, mariadbSecretsSchema, parseMariadbSecrets, refuseMariadbTarget } from './mariadb.js';
 import { parsePostgresSecrets, postgresSecretsSchema, PostgresConnector, refusePostgresTarget, type TargetRefused } from './postgres.js';
 import type { Connector } from './types.js';
 
@@ -49,6 +50,8 @@ export function create(type: string, secrets: unknown, connectionKey: string, ru
   switch (type) {
     case 'postgres':
       return new PostgresConnector(parsePostgresSecrets(secrets), { applicationName: `dsrflow:${connectionKey}`, allow: rules.allow });
+    case 'mariadb':
+      return new MariadbConnector(parseMariadbSecrets(secrets), { applicationName: `dsrflow:${connectionKey}`, allow: rules.allow });
     default:
       throw new ConnectorError('not_found', `Connection ${connectionKey} has type ${type}, which this version of dsrflow cannot query yet`);
   }
@@ -56,9 +59,13 @@ export function create(type: string, secrets: unknown, connectionKey: string, ru
 
 /**
  * Why secrets that fit their type still may not be saved (a target outside the allow-list, one
- * of Postgres's own schemas), naming the secret; undefined when they may.
+ * of Postgres's own schemas or MariaDB's own databases), naming the secret; undefined when they may.
  */
 export function refuseSecrets(type: string, secrets: unknown, rules: ConnectorRules = {}): TargetRefused | undefined {
+  if (type === 'mariadb') {
+    const parsed = mariadbSecretsSchema.safeParse(secrets);
+    return parsed.success ? refuseMariadbTarget(parsed.data, rules.allow) : undefined;
+  }
   if (type !== 'postgres') return undefined;
   const parsed = postgresSecretsSchema.safeParse(secrets);
   return parsed.success ? refusePostgresTarget(parsed.data, rules.allow) : undefined;
