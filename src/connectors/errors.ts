@@ -6,13 +6,19 @@ import { RETRYABLE_CATEGORIES, type ErrorCategory } from '../domain/errors.js';
 export class ConnectorError extends Error {
   override name = 'ConnectorError';
   readonly retryable: boolean;
+  /** How long the data store asked to wait before the next attempt (an HTTP Retry-After). */
+  readonly retryAfterMs: number | undefined;
+  /** The HTTP status, for connectors that speak HTTP. */
+  readonly status: number | undefined;
   constructor(
     readonly category: ErrorCategory,
     message: string,
-    options?: { cause?: unknown; retryable?: boolean },
+    options?: { cause?: unknown; retryable?: boolean; retryAfterMs?: number; status?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.retryable = options?.retryable ?? RETRYABLE_CATEGORIES[category];
+    this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
   }
 }
 

@@ -8,22 +8,33 @@ export interface CollectionQuery {
   fields: string[];
   /** A row is selected when any filter matches (field value among the values). */
   filters: { field: string; values: unknown[] }[];
+  /** The request's identities by name: SaaS connectors fill templates and filters with them. */
+  identities?: Record<string, unknown> | undefined;
 }
 
 /** Rows to change, each addressed by its primary key values. */
 export interface CollectionUpdate {
   collection: string;
-  rows: { key: Row; values: Row }[];
+  /** `row`: the record as access found it (a SaaS update fills its path and body from it). */
+  rows: { key: Row; values: Row; row?: Row | undefined }[];
+  identities?: Record<string, unknown> | undefined;
+  /** Dotted paths of read-only fields: left out of a SaaS `<all_object_fields>` body. */
+  readOnly?: string[] | undefined;
 }
 
 export interface CollectionDelete {
   collection: string;
   keys: Row[];
+  /** The records as access found them (a SaaS delete fills its path from them). */
+  rows?: Row[] | undefined;
+  identities?: Record<string, unknown> | undefined;
 }
 
 export interface Connector {
   /** Rows of a collection selected by the filters; never queries without a filter. */
   retrieve(query: CollectionQuery): Promise<Row[]>;
+  /** The same rows in batches as they arrive (a SaaS read, page by page); connectors that have it are streamed. */
+  stream?(query: CollectionQuery): AsyncIterable<Row[]>;
   /** Writes masked values, row by row by primary key, in one transaction; returns the rows changed. */
   mask(update: CollectionUpdate): Promise<number>;
   /** Deletes whole rows by primary key, in one transaction; returns the rows deleted. */
