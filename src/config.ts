@@ -212,6 +212,13 @@ const environmentSchema = z.object({
    * `*` a wildcard (src/connectors/allow-list.ts). Unset: any store the worker can reach.
    */
   DSRFLOW_CONNECTION_ALLOW: allowList.optional(),
+  /**
+   * For tests and local stand-ins only: a SaaS config's `https` to a loopback host (127.0.0.1,
+   * localhost, ::1) is sent as plain `http`. Other hosts always get the config's protocol.
+   */
+  DSRFLOW_SAAS_LOOPBACK_HTTP: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
+  /** How long one SaaS request may take before it counts as a timeout (and is retried). */
+  DSRFLOW_SAAS_REQUEST_TIMEOUT: duration('30s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
   /** How long a connection test waits for the data store; then it answers failed (timeout) and closes its sockets. */
   DSRFLOW_CONNECTION_TEST_TIMEOUT: duration('10s').refine((ms) => ms >= 100, { message: 'expected at least 100ms' }),
   /** How long one webhook delivery attempt may take (connect, send, answer); then it counts as failed and is retried. */
@@ -320,6 +327,9 @@ export interface Config {
     /** Undefined: any target. */
     allow: AllowList | undefined;
     testTimeoutMs: number;
+    /** DSRFLOW_SAAS_LOOPBACK_HTTP. */
+    saasLoopbackHttp: boolean;
+    saasRequestTimeoutMs: number;
   };
   accessPackages: {
     storage: StorageSettings;
@@ -437,7 +447,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     exampleDatabaseUrl: e.DSRFLOW_EXAMPLE_DATABASE_URL,
-    connections: { allow: e.DSRFLOW_CONNECTION_ALLOW, testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT },
+    connections: {
+      allow: e.DSRFLOW_CONNECTION_ALLOW,
+      testTimeoutMs: e.DSRFLOW_CONNECTION_TEST_TIMEOUT,
+      saasLoopbackHttp: e.DSRFLOW_SAAS_LOOPBACK_HTTP === 'true',
+      saasRequestTimeoutMs: e.DSRFLOW_SAAS_REQUEST_TIMEOUT,
+    },
     accessPackages: { storage, publicUrl },
     webhooks: {
       timeoutMs: e.DSRFLOW_WEBHOOK_TIMEOUT,

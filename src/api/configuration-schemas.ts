@@ -65,7 +65,7 @@ const bulkResponse = <S extends z.ZodType, D extends z.ZodType>(succeeded: S, da
 // Connections -----------------------------------------------------------------------------------
 
 export const ConnectionTypeSchema = oneOf(CONNECTION_TYPES).meta({
-  description: 'postgres and mariadb (MariaDB or MySQL) are queried by dsrflow; manual collections are handled by people; http is accepted for configuration and not queried yet',
+  description: 'postgres and mariadb (MariaDB or MySQL) are queried by dsrflow; saas APIs are reached through the Fides saas_config set with PUT /connection/{key}/saas_config; manual collections are handled by people; http is accepted for configuration and not queried yet',
 });
 export const ConnectionAccessSchema = oneOf(['read', 'write']).meta({ description: 'write: erasure may change the data store; read: access only' });
 
@@ -74,7 +74,7 @@ export const SecretsSchema = z.record(z.string(), z.unknown()).meta({
   id: 'ConnectionSecrets',
   writeOnly: true,
   description:
-    'Write-only: stored encrypted, never returned nor logged. postgres: `{url}` (postgres://…) or `{host, port?, dbname, username, password?, db_schema?, ssl_mode?}`; mariadb (MariaDB or MySQL): `{url}` (mariadb://… or mysql://…) or `{host, port? (3306), dbname, username, password?, ssl_mode? (disable, require, verify-full)}`; manual: none (`{}`); http: an object.',
+    'Write-only: stored encrypted, never returned nor logged. postgres: `{url}` (postgres://…) or `{host, port?, dbname, username, password?, db_schema?, ssl_mode?}`; mariadb (MariaDB or MySQL): `{url}` (mariadb://… or mysql://…) or `{host, port? (3306), dbname, username, password?, ssl_mode? (disable, require, verify-full)}`; saas: the connector params of its saas_config, by name (`{domain, username, api_key}`); manual: none (`{}`); http: an object.',
   example: { host: 'db.internal', port: 5432, dbname: 'app', username: 'dsrflow', password: '********' },
 });
 

@@ -122,7 +122,7 @@ const testRoute = secured('connection:write', createRoute({
 
 /** The connection test runs in src/connectors/connection-test.ts, with the configured allow-list and deadline. */
 const testConnection = (deps: ApiDeps, key: string) =>
-  runConnectionTest(deps.sql, deps.encryptionKey, key, { allow: deps.connections?.allow, timeoutMs: deps.connections?.testTimeoutMs });
+  runConnectionTest(deps.sql, deps.encryptionKey, key, { allow: deps.connections?.allow, timeoutMs: deps.connections?.testTimeoutMs, loopbackHttp: deps.connections?.saasLoopbackHttp });
 
 export function connectionRoutes(deps: ApiDeps) {
   return newRouter()

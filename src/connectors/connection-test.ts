@@ -20,7 +20,9 @@ import { describeMariadbAddress, mariadbSecretsSchema, mariadbTarget } from './m
 import { explainMariadbFailure } from './mariadb-errors.js';
 import { postgresSecretsSchema, postgresTarget, type PostgresTarget } from './postgres.js';
 import { describeAddress } from './postgres-sockets.js';
-import { create as createConnector } from './registry.js';
+import { create as createConnector, createSaasConnector } from './registry.js';
+import { getSaasConfig } from '../db/saas-configs.js';
+import { ConnectorError } from './errors.js';
 import type { Connector } from './types.js';
 
 export interface ConnectionTestResult {
@@ -35,6 +37,8 @@ export interface ConnectionTestOptions {
   allow?: AllowList | undefined;
   /** DSRFLOW_CONNECTION_TEST_TIMEOUT (default 10 s). */
   timeoutMs?: number | undefined;
+  /** DSRFLOW_SAAS_LOOPBACK_HTTP. */
+  loopbackHttp?: boolean | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -112,6 +116,7 @@ export async function testConnection(sql: Sql, encryptionKey: Buffer, connection
     msg: redactSecrets(msg, connection.secrets),
   });
   if (connection.connection_type === 'manual') return result('skipped', null, 'Manual connections are handled by people: there is nothing to connect to');
+  if (connection.connection_type === 'saas') return testSaas(sql, connectionKey, connection.secrets, options, result);
   const mariadb = connection.connection_type === 'mariadb';
   if (connection.connection_type !== 'postgres' && !mariadb) return result('skipped', null, `This version of dsrflow cannot connect to ${connection.connection_type} connections yet`);
   if (Object.keys(connection.secrets).length === 0) return result('failed', 'authentication', `No secrets are set: PUT /api/v1/connection/${connectionKey}/secret first`);
@@ -162,5 +167,30 @@ export async function testConnection(sql: Sql, encryptionKey: Buffer, connection
     return failed(error);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A SaaS connection's test: the config's test_request with the stored params, within the
+ * deadline. The reason is the connector's (status and a short excerpt), secrets masked.
+ */
+async function testSaas(
+  sql: Sql,
+  connectionKey: string,
+  secrets: ConnectionSecrets,
+  options: ConnectionTestOptions,
+  result: (status: ConnectionTestResult['test_status'], category: ErrorCategory | null, msg: string) => ConnectionTestResult,
+): Promise<ConnectionTestResult> {
+  const saas = await getSaasConfig(sql, connectionKey);
+  if (!saas) return result('failed', 'not_found', `No saas_config is set: PUT /api/v1/connection/${connectionKey}/saas_config first`);
+  if (!saas.config.test_request) return result('skipped', null, `The saas_config ${saas.fides_key} has no test_request`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  try {
+    const connector = createSaasConnector(saas.config, secrets, connectionKey, { allow: options.allow, saasLoopbackHttp: options.loopbackHttp, saasRequestTimeoutMs: timeoutMs });
+    await connector.test();
+    return result('succeeded', null, `The test request of ${saas.fides_key} succeeded`);
+  } catch (error) {
+    if (error instanceof ConnectorError) return result('failed', error.category, error.message);
+    return result('failed', 'server', 'The test request failed');
   }
 }

@@ -1,4 +1,5 @@
 /** The kinds of data store a connection reaches, and what it may do there. Pure. */
-export const CONNECTION_TYPES = ['postgres', 'mariadb', 'http', 'manual'] as const;
+/** `saas`: an API described by a Fides saas_config (Fides' name for it); `http` is kept for connections made before it. */
+export const CONNECTION_TYPES = ['postgres', 'mariadb', 'http', 'saas', 'manual'] as const;
 export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 export type ConnectionAccess = 'read' | 'write';

@@ -68,7 +68,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   } finally {
     await client.close();
   }
-  const connectors = new ConnectorRegistry(sql, encryptionKey, { allow: config.connections.allow });
+  const connectors = new ConnectorRegistry(sql, encryptionKey, { allow: config.connections.allow, saasLoopbackHttp: config.connections.saasLoopbackHttp, saasRequestTimeoutMs: config.connections.saasRequestTimeoutMs });
   const mailer = messagingMailer(config);
   const activities = createActivities(
     { sql, connectors, encryptionKey, snapshots: new Map(), mailer, publicUrl: config.accessPackages.publicUrl },
