@@ -37,7 +37,9 @@ export async function registerArrayTypes(sql: postgres.Sql<Record<string, unknow
     const delimiter = typarray === 1020 ? ';' : ',';
     const element = parsers[oid];
     parsers[typarray] = (text) => parseArray(text, element, delimiter);
-    serializers[typarray] = (value) => (Array.isArray(value) ? serializeArray(value, serializers[oid], delimiter) : value);
+    // A JSON array inside a json[] is one element, not a dimension of the Postgres array.
+    const json = oid === 114 || oid === 3802;
+    serializers[typarray] = (value) => (Array.isArray(value) ? serializeArray(value, serializers[oid], delimiter, !json) : value);
   }
 }
 
@@ -86,11 +88,14 @@ export function parseArray(text: string, parse: Parse | undefined, delimiter = '
   return values;
 }
 
-/** The literal Postgres reads back as the same array: every element quoted, null as NULL. */
-export function serializeArray(values: readonly unknown[], serialize: Serialize | undefined, delimiter = ','): string {
+/**
+ * The literal Postgres reads back as the same array: every element quoted, null as NULL. With
+ * `nested` false (json[] and jsonb[]), an element that is a JavaScript array is one value.
+ */
+export function serializeArray(values: readonly unknown[], serialize: Serialize | undefined, delimiter = ',', nested = true): string {
   const item = (value: unknown): string => {
     if (value === null || value === undefined) return 'NULL';
-    if (Array.isArray(value)) return serializeArray(value, serialize, delimiter);
+    if (nested && Array.isArray(value)) return serializeArray(value, serialize, delimiter);
     const text = String(serialize ? serialize(value) : value);
     return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   };

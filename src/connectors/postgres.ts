@@ -33,9 +33,12 @@ const identList = (sql: postgres.Sql | postgres.TransactionSql, names: string[])
 
 /**
  * A value read from (or to be written to) a data store, bound as a parameter. The server casts it
- * to its column's type; postgres.js's parameter type cannot know the row's shape.
+ * to its column's type; postgres.js's parameter type cannot know the row's shape. An array is
+ * left untyped too: postgres.js would type it by its first element (`[true, null]` as a boolean,
+ * not a boolean[]), where the server knows the column's array type.
  */
-const param = (value: unknown) => value as postgres.SerializableParameter;
+const param = (sql: postgres.Sql | postgres.TransactionSql, value: unknown) =>
+  (Array.isArray(value) ? sql.typed(value as never, 0) : value) as postgres.SerializableParameter;
 
 /** Where the connector connects, resolved once from the secrets: what the allow-list checks is what it dials. */
 export interface PostgresTarget extends ConnectionTarget {
@@ -206,7 +209,7 @@ export class PostgresConnector implements Connector {
     const where = filters
       // The server infers the array's element type from the column, so keys of any type compare
       // with their index (int ids, varchar ids, uuids).
-      .map((filter) => sql`${ident(sql, filter.field)} = any(${param(filter.values)})`)
+      .map((filter) => sql`${ident(sql, filter.field)} = any(${param(sql, filter.values)})`)
       .reduce((all, condition) => sql`${all} or ${condition}`);
     try {
       await this.ready();
@@ -227,7 +230,7 @@ export class PostgresConnector implements Connector {
           const where = matchKey(tx, key);
           if (Object.keys(values).length === 0) continue; // nothing to write in this row
           const assignments = Object.entries(values)
-            .map(([column, value]) => tx`${ident(tx, column)} = ${param(value)}`)
+            .map(([column, value]) => tx`${ident(tx, column)} = ${param(tx, value)}`)
             .reduce((all, assignment) => tx`${all}, ${assignment}`);
           const result = await tx`update ${ident(tx, this.schema)}.${ident(tx, collection)} set ${assignments} where ${where}`;
           changed += result.count;
@@ -288,7 +291,7 @@ function matchKey(sql: postgres.TransactionSql, key: Row) {
   const entries = Object.entries(key);
   if (entries.length === 0) throw new ConnectorError('bad_data', 'A row cannot be addressed without its primary key');
   return entries
-    .map(([field, value]) => (value === null ? sql`${ident(sql, field)} is null` : sql`${ident(sql, field)} = ${param(value)}`))
+    .map(([field, value]) => (value === null ? sql`${ident(sql, field)} is null` : sql`${ident(sql, field)} = ${param(sql, value)}`))
     .reduce((all, condition) => sql`${all} and ${condition}`);
 }
 
