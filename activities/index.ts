@@ -24,7 +24,9 @@ import { WEBHOOK_FAILURE_TYPES } from '../workflows/webhook-delivery.js';
 
 function toFailure(error: unknown): unknown {
   if (error instanceof ConnectorError) {
-    return ApplicationFailure.create({ type: FAILURE_TYPES.connector, message: error.message, nonRetryable: !error.retryable, details: [error.category] });
+    // A data store that said when to come back (an HTTP Retry-After) is retried then, not on the backoff schedule.
+    const nextRetryDelay = error.retryable && error.retryAfterMs !== undefined ? error.retryAfterMs : undefined;
+    return ApplicationFailure.create({ type: FAILURE_TYPES.connector, message: error.message, nonRetryable: !error.retryable, details: [error.category], ...(nextRetryDelay !== undefined ? { nextRetryDelay } : {}) });
   }
   if (error instanceof ConfigurationError) {
     return ApplicationFailure.create({ type: FAILURE_TYPES.configuration, message: error.message, nonRetryable: true });
