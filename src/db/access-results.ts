@@ -3,9 +3,14 @@ import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export type Row = Record<string, unknown>;
 
+/** Removes the stored rows of one collection (before a retried read stores its own). */
+export async function clearAccessResults(tx: TransactionSql, privacyRequestId: string, dataset: string, collection: string): Promise<void> {
+  await tx`delete from access_result where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection}`;
+}
+
 /** Replaces the stored rows of one collection (a retried query stores its rows exactly once). */
 export async function replaceAccessResults(tx: TransactionSql, privacyRequestId: string, dataset: string, collection: string, rows: Row[]): Promise<void> {
-  await tx`delete from access_result where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection}`;
+  await clearAccessResults(tx, privacyRequestId, dataset, collection);
   const batch = 1000;
   for (let start = 0; start < rows.length; start += batch) {
     const values = rows.slice(start, start + batch).map((row, i) => ({
@@ -17,6 +22,19 @@ export async function replaceAccessResults(tx: TransactionSql, privacyRequestId:
     }));
     await tx`insert into access_result ${tx(values)}`;
   }
+}
+
+/** Stores rows of one collection after `start` rows already stored (a streamed read, batch by batch, in the caller's transaction). */
+export async function appendAccessResults(tx: TransactionSql, privacyRequestId: string, dataset: string, collection: string, rows: Row[], start: number): Promise<void> {
+  if (!rows.length) return;
+  const values = rows.map((row, i) => ({
+    privacy_request_id: privacyRequestId,
+    dataset_name: dataset,
+    collection_name: collection,
+    row_index: start + i,
+    row: tx.json(asJson(row)),
+  }));
+  await tx`insert into access_result ${tx(values)}`;
 }
 
 export async function readAccessResults(sql: Sql, privacyRequestId: string, dataset: string, collection: string): Promise<Row[]> {

@@ -1,6 +1,8 @@
 /** SQL for `dataset_config`: fideslang datasets bound to a connection. */
 import type { Dataset } from '../domain/datasets.js';
 import type { DatasetOfConnection } from '../domain/graph.js';
+import type { SaasConfig } from '../domain/saas/config.js';
+import { mergeSaasConfig } from '../domain/saas/graph.js';
 import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export async function upsertDataset(sql: Sql | TransactionSql, connectionKey: string, dataset: Dataset): Promise<void> {
@@ -24,14 +26,18 @@ export async function deleteDataset(sql: Sql | TransactionSql, connectionKey: st
   return rows.length === 1;
 }
 
-/** Every dataset of every enabled connection: what a request's traversal is planned over. */
+/**
+ * Every dataset of every enabled connection: what a request's traversal is planned over. The
+ * dataset of a SaaS connection comes with its saas_config's param_values as fields (src/domain/saas/graph.ts).
+ */
 export async function datasetsOfEnabledConnections(sql: Sql): Promise<DatasetOfConnection[]> {
-  const rows = await sql<{ connection_key: string; dataset: Dataset }[]>`
-    select d.connection_key, d.dataset from dataset_config d
+  const rows = await sql<{ connection_key: string; dataset: Dataset; saas_config: SaasConfig | null }[]>`
+    select d.connection_key, d.dataset, s.config as saas_config from dataset_config d
     join connection_config c on c.key = d.connection_key
+    left join saas_config s on s.connection_key = d.connection_key and s.fides_key = d.fides_key
     where not c.disabled
     order by d.fides_key`;
-  return rows.map((row) => ({ connectionKey: row.connection_key, dataset: row.dataset }));
+  return rows.map((row) => ({ connectionKey: row.connection_key, dataset: row.saas_config ? mergeSaasConfig(row.dataset, row.saas_config) : row.dataset }));
 }
 
 /** A page of a connection's datasets, by fides_key. */

@@ -6,7 +6,8 @@
  * Safe to run again: a collection whose completion is already recorded for this run returns
  * the recorded count without querying, and rows plus completion are written in one transaction.
  */
-import { replaceAccessResults, type Row } from '../db/access-results.js';
+import { appendAccessResults, clearAccessResults, replaceAccessResults, type Row } from '../db/access-results.js';
+import { readIdentities } from '../db/privacy-requests.js';
 import { findExecutionLog, recordExecutionLog, type ExecutionLogEntry } from '../db/execution-log.js';
 import { completeManualTask } from '../db/manual-tasks.js';
 import type { CollectionKey } from '../domain/graph.js';
@@ -50,15 +51,31 @@ export async function logStart(context: ExecutionContext, step: PlannedStep, { p
   ]);
 }
 
-/** Stores the rows and the completion of an access step in one transaction, once. */
-async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, rows: Row[], message: string): Promise<{ rowCount: number }> {
+/**
+ * Stores the rows and the completion of an access step in one transaction, once. Rows may come
+ * as batches (a streamed SaaS read): each is stored as it arrives, so no more than a batch is
+ * held in memory, and the transaction makes the whole read count once or not at all.
+ */
+async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, found: Row[] | AsyncIterable<Row[]>, message: string): Promise<{ rowCount: number }> {
   const completeKey = eventKey('access', collection, run, 'complete');
   return context.sql.begin(async (tx) => {
     // A zombie attempt (one whose worker was presumed dead) may race this one: serialize them.
     await tx`select pg_advisory_xact_lock(hashtext(${`${privacyRequestId}|${completeKey}`}))`;
     const already = await findExecutionLog(tx, privacyRequestId, completeKey);
     if (already) return { rowCount: already.row_count ?? 0 };
-    await replaceAccessResults(tx, privacyRequestId, step.dataset, step.collection, rows);
+    let rows: { length: number };
+    if (Array.isArray(found)) {
+      await replaceAccessResults(tx, privacyRequestId, step.dataset, step.collection, found);
+      rows = found;
+    } else {
+      await clearAccessResults(tx, privacyRequestId, step.dataset, step.collection);
+      let stored = 0;
+      for await (const batch of found) {
+        await appendAccessResults(tx, privacyRequestId, step.dataset, step.collection, batch, stored);
+        stored += batch.length;
+      }
+      rows = { length: stored };
+    }
     await recordExecutionLog(tx, {
       ...logEntry(step, privacyRequestId, 'access'),
       event_key: completeKey,
@@ -81,11 +98,17 @@ export async function accessCollection(context: ExecutionContext, stepInput: Col
   await logStart(context, step, stepInput, 'access');
   const values = await lookupValues(context, privacyRequestId, step.node);
   const connector = await context.connectors.get(step.node.connectionKey);
-  const rows = await connector.retrieve({
+  const query = {
     collection: step.collection,
     fields: step.definition.fields.map((field) => field.name),
     filters: [...values].map(([field, fieldValues]) => ({ field, values: fieldValues })),
-  });
+  };
+  if (connector.stream) {
+    // SaaS reads page by page; their templates and filters may use any identity.
+    const identities = await readIdentities(context.sql, privacyRequestId, context.encryptionKey);
+    return completeAccess(context, step, privacyRequestId, collection, run, connector.stream({ ...query, identities }), 'success');
+  }
+  const rows = await connector.retrieve(query);
   return completeAccess(context, step, privacyRequestId, collection, run, rows, 'success');
 }
 

@@ -5,9 +5,12 @@
  */
 import { countAccessResults, readAccessResults, type Row } from '../db/access-results.js';
 import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
-import { maskingSecret, recordErasurePreview } from '../db/privacy-requests.js';
+import { maskingSecret, readIdentities, recordErasurePreview } from '../db/privacy-requests.js';
 import { recordTaskFinished } from '../db/request-tasks.js';
-import { erasurePlan, type ErasurePlan } from '../domain/erasure.js';
+import { erasurePlan, type ErasureOptions, type ErasurePlan } from '../domain/erasure.js';
+import { connectionTypes } from '../db/connections.js';
+import { leafFields } from '../domain/datasets.js';
+import { getPath, setPath } from '../domain/saas/requests.js';
 import { splitCollectionKey } from '../domain/graph.js';
 import { maskValue, MaskingError } from '../domain/masking.js';
 import { eventKey } from '../domain/lifecycle.js';
@@ -15,9 +18,9 @@ import { logEntry, logStart, type CollectionStep } from './access.js';
 import { ConfigurationError, type ExecutionContext } from './context.js';
 import { plannedStep, snapshotOf, type PlannedStep } from './inputs.js';
 
-export function planFor(step: PlannedStep): ErasurePlan {
+export function planFor(step: PlannedStep, options: ErasureOptions = {}): ErasurePlan {
   try {
-    return erasurePlan(step.snapshot.policy, step.dataset, step.definition);
+    return erasurePlan(step.snapshot.policy, step.dataset, step.definition, options);
   } catch (error) {
     if (error instanceof MaskingError) throw new ConfigurationError(`Collection ${step.node.key}: ${error.message}`);
     throw error;
@@ -26,19 +29,38 @@ export function planFor(step: PlannedStep): ErasurePlan {
 
 /** The values to write, per row found by access, addressed by primary key. */
 export function maskedRows(plan: Extract<ErasurePlan, { action: 'mask' }>, rows: Row[], secret: Buffer, collection: string): { key: Row; values: Row }[] {
-  return rows.map((row) => ({
-    key: Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]])),
-    values: Object.fromEntries(
-      plan.fields.map((field) => {
-        try {
-          return [field.name, maskValue(field.strategy, row[field.name], { secret, data_type: field.data_type, length: field.length })];
-        } catch (error) {
-          if (error instanceof MaskingError) throw new ConfigurationError(`Collection ${collection} field ${field.name}: ${error.message}`);
-          throw error;
-        }
-      }),
-    ),
-  }));
+  return rows.map((row) => {
+    const values: Row = {};
+    for (const field of plan.fields) {
+      // Nested fields (SaaS records) are dotted paths: masked where they are, sent nested.
+      const nested = field.name.includes('.');
+      const original = nested ? getPath(row, field.name) : row[field.name];
+      if (nested && original === undefined) continue; // the record has no such field: nothing to mask
+      let masked: unknown;
+      try {
+        masked = maskValue(field.strategy, original, { secret, data_type: field.data_type, length: field.length });
+      } catch (error) {
+        if (error instanceof MaskingError) throw new ConfigurationError(`Collection ${collection} field ${field.name}: ${error.message}`);
+        throw error;
+      }
+      if (nested) setPath(values, field.name, masked);
+      else values[field.name] = masked;
+    }
+    return { key: Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]])), values };
+  });
+}
+
+/** Whether a connection's collections are erased record by record (SaaS): planned without primary keys. */
+async function erasureOptions(context: ExecutionContext, connectionKeys: string[]): Promise<Map<string, ErasureOptions>> {
+  const types = await connectionTypes(context.sql, [...new Set(connectionKeys)]);
+  return new Map(connectionKeys.map((key) => [key, { byRecord: types.get(key) === 'saas' }]));
+}
+
+/** Dotted paths of the collection's read-only fields: a SaaS `<all_object_fields>` body leaves them out. */
+function readOnlyPaths(step: PlannedStep): string[] {
+  return leafFields(step.definition)
+    .filter(({ field }) => field.fides_meta?.read_only)
+    .map(({ path }) => path);
 }
 
 /**
@@ -56,7 +78,8 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   const skippedKey = eventKey('erasure', collection, run, 'skipped');
   const done = (await findExecutionLog(context.sql, privacyRequestId, completeKey)) ?? (await findExecutionLog(context.sql, privacyRequestId, skippedKey));
   const step = await plannedStep(context, privacyRequestId, collection);
-  const plan = planFor(step);
+  const options = (await erasureOptions(context, [step.node.connectionKey])).get(step.node.connectionKey)!;
+  const plan = planFor(step, options);
   if (done) {
     const skipped = done.status === 'skipped' ? done.message : null;
     // An attempt that died between its log row and its task row: finish the task row too.
@@ -75,11 +98,18 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   let changed = 0;
   if (rows.length > 0) {
     const connector = await context.connectors.get(step.node.connectionKey);
+    // SaaS requests are filled from the records themselves and the identities.
+    const byRecord = options.byRecord ? { identities: await readIdentities(context.sql, privacyRequestId, context.encryptionKey) } : undefined;
     if (plan.action === 'delete') {
-      changed = await connector.deleteRows({ collection: step.collection, keys: rows.map((row) => Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]]))) });
+      changed = await connector.deleteRows({ collection: step.collection, keys: rows.map((row) => Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]]))), ...(byRecord ? { rows, ...byRecord } : {}) });
     } else {
       const secret = await maskingSecret(context.sql, privacyRequestId, context.encryptionKey);
-      changed = await connector.mask({ collection: step.collection, rows: maskedRows(plan, rows, secret, collection) });
+      const masked = maskedRows(plan, rows, secret, collection);
+      changed = await connector.mask({
+        collection: step.collection,
+        rows: byRecord ? masked.map((entry, i) => ({ ...entry, row: rows[i] })) : masked,
+        ...(byRecord ? { ...byRecord, readOnly: readOnlyPaths(step) } : {}),
+      });
     }
   }
   await recordExecutionLog(context.sql, {
@@ -100,10 +130,11 @@ export async function previewErasure(context: ExecutionContext, privacyRequestId
   if (!snapshot) throw new ConfigurationError(`Privacy request ${privacyRequestId} has no plan`);
   const found = await countAccessResults(context.sql, privacyRequestId);
   const preview: Record<string, number> = {};
+  const options = await erasureOptions(context, snapshot.plan.collections.map((node) => node.connectionKey));
   for (const node of snapshot.plan.collections) {
     const { dataset, collection } = splitCollectionKey(node.key);
     const definition = snapshot.datasets[dataset]!.collections.find((candidate) => candidate.name === collection)!;
-    const plan = planFor({ snapshot, node, definition, dataset, collection });
+    const plan = planFor({ snapshot, node, definition, dataset, collection }, options.get(node.connectionKey));
     preview[node.key] = plan.action === 'skip' ? 0 : (found[node.key] ?? 0);
   }
   await recordErasurePreview(context.sql, privacyRequestId, preview);
