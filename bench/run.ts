@@ -40,7 +40,8 @@ async function registry(): Promise<Benchmark[]> {
   const { longRequest } = await import('./long-request.js');
   const { reporting } = await import('./reporting.js');
   const { throughput } = await import('./throughput.js');
-  return [planner, longRequest, reporting, throughput];
+  const { mariadbExample } = await import('./mariadb-example.js');
+  return [planner, longRequest, reporting, throughput, mariadbExample];
 }
 
 async function machine(): Promise<string> {
