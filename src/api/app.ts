@@ -15,6 +15,7 @@ import { SECURITY_SCHEME, securitySchemes } from './auth.js';
 import { codecRoutes } from './codec.js';
 import { connectionRoutes } from './connections.js';
 import { datasetRoutes } from './datasets.js';
+import { saasConfigRoutes } from './saas-configs.js';
 import { docsRoutes } from './docs.js';
 import { errorBody } from './errors.js';
 import { messageTemplateRoutes } from './message-templates.js';
@@ -119,6 +120,7 @@ export function createApp(deps: ApiDeps) {
   app.route('/api/v1', reportingRoutes(deps));
   app.route('/api/v1', connectionRoutes(deps));
   app.route('/api/v1', datasetRoutes(deps));
+  app.route('/api/v1', saasConfigRoutes(deps));
   app.route('/api/v1', policyRoutes(deps));
   app.route('/api/v1', accessPackageRoutes(deps));
   app.route('/api/v1', messageTemplateRoutes(deps));

@@ -20,6 +20,8 @@ import { principal, secured } from './auth.js';
 import { deleteOneRoute, deleteRecorded, listChildrenRoute, readOneRoute } from './resource-routes.js';
 import { errorBody, respondValidationError } from './errors.js';
 import { readYaml, type Path } from '../domain/yaml.js';
+import { getSaasConfig } from '../db/saas-configs.js';
+import { instanceKeyFor, parseSaasConfig, SaasConfigValidationError, substituteInstanceKey } from '../domain/saas/config.js';
 import { findHostileValue } from './hostile-input.js';
 import { ErrorSchema, errorResponses, json } from './schemas.js';
 import { answeredAs, newRouter, type ApiDeps } from './types.js';
@@ -181,10 +183,17 @@ export function datasetRoutes(deps: ApiDeps) {
   return router
     .openapi(patchRoute, async (c) => {
       const { connection_key: connectionKey } = c.req.valid('param');
-      if (!(await findConnection(deps.sql, connectionKey))) return c.json(noConnection(connectionKey), 404);
+      const connection = await findConnection(deps.sql, connectionKey);
+      if (!connection) return c.json(noConnection(connectionKey), 404);
       const body = await readBody(c);
       // The dataset schemas are JSON Schema components (see datasetComponents), which hono's typed responses cannot see.
       if (body instanceof Response) return answeredAs(patchRoute, body);
+      // A SaaS connection's dataset: `<instance_fides_key>` is its config's key, and the config's references must resolve in it.
+      const saas = connection.connection_type === 'saas' ? await getSaasConfig(deps.sql, connectionKey) : undefined;
+      if (connection.connection_type === 'saas') {
+        const key = instanceKeyFor(saas?.fides_key, connectionKey);
+        body.items = body.items.map((item) => substituteInstanceKey(item, key));
+      }
       const seen = new Set<string>();
       const actor = principal(c).actor;
       const result = await applyEach(
@@ -198,6 +207,15 @@ export function datasetRoutes(deps: ApiDeps) {
             throw new ItemRejected(`${where}: ${count} problem${count > 1 ? 's' : ''}: ${parsed.problems.map(describeProblem).join('; ')}`, { problems: parsed.problems });
           }
           const { dataset } = parsed;
+          if (saas && dataset.fides_key === saas.fides_key) {
+            try {
+              parseSaasConfig({ saas_config: saas.config }, { dataset });
+            } catch (error) {
+              if (!(error instanceof SaasConfigValidationError)) throw error;
+              const problems = error.problems.map((problem) => ({ dataset: dataset.fides_key, message: `the connection's saas_config, ${problem.at}: ${problem.message}` }));
+              throw new ItemRejected(`${where}: ${problems.map(describeProblem).join('; ')}`, { problems });
+            }
+          }
           if (seen.has(dataset.fides_key)) {
             const problem = { dataset: dataset.fides_key, message: 'fides_key appears more than once in this call' };
             throw new ItemRejected(`${where}.fides_key: ${dataset.fides_key} appears more than once in this call`, { problems: [problem] });

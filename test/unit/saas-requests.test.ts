@@ -22,7 +22,7 @@ describe('connector params', () => {
   it('take the secret given, else the default', () => {
     const params = [{ name: 'domain' }, { name: 'transactional_domain', default_value: 'mandrillapp.com/api/1.0' }, { name: 'transactional_api_key', default_value: null }];
     expect(connectorParamValues(params, { domain: 'x.api.mailchimp.com' })).toEqual({ domain: 'x.api.mailchimp.com', transactional_domain: 'mandrillapp.com/api/1.0', transactional_api_key: null });
-    expect(missingConnectorParams(params, {})).toEqual(['domain', 'transactional_api_key']);
+    expect(missingConnectorParams(params, {})).toEqual(['domain']);
   });
 });
 

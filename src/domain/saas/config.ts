@@ -344,7 +344,7 @@ interface Located {
 }
 
 /** The semantic checks: strategies, placeholders, hosts, bodies, references within the config. */
-function semanticProblems(config: SaasConfig, dataset: Dataset | undefined): Located[] {
+function semanticProblems(config: SaasConfig, dataset: Dataset | undefined, otherDatasets: ReadonlyMap<string, Dataset> = new Map()): Located[] {
   const problems: Located[] = [];
   const params = new Set(config.connector_params.map((param) => param.name));
   const identities = identitiesOf(config);
@@ -420,9 +420,10 @@ function semanticProblems(config: SaasConfig, dataset: Dataset | undefined): Loc
         if (reference.direction !== undefined && reference.direction !== 'from') {
           problems.push({ path: [...path, 'param_values', p, 'references', r], message: 'a param_value takes values from the referenced field: its direction must be from' });
         }
-        if (reference.dataset === config.fides_key && dataset && options.references !== false) {
+        const target = reference.dataset === config.fides_key ? dataset : otherDatasets.get(reference.dataset);
+        if (target && options.references !== false) {
           const [collectionName, ...fieldPath] = reference.field.split('.');
-          const collection = dataset.collections.find((candidate) => candidate.name === collectionName);
+          const collection = target.collections.find((candidate) => candidate.name === collectionName);
           const at: Path = [...path, 'param_values', p, 'references', r, ...(typeof raw === 'string' ? [] : ['field'])];
           if (!collection) problems.push({ path: at, message: `references unknown collection ${reference.dataset}.${collectionName}` });
           else if (!findField(collection, fieldPath)) problems.push({ path: at, message: `references unknown field ${reference.dataset}.${reference.field}` });
@@ -483,7 +484,10 @@ function semanticProblems(config: SaasConfig, dataset: Dataset | undefined): Loc
  * fides_key), references into it and endpoint names are checked too. Every problem is reported
  * at once, each with its line when `lineOf` is given.
  */
-export function parseSaasConfig(document: unknown, options: { lineOf?: (path: Path) => number | undefined; dataset?: Dataset | undefined } = {}): SaasConfig {
+export function parseSaasConfig(
+  document: unknown,
+  options: { lineOf?: (path: Path) => number | undefined; dataset?: Dataset | undefined; otherDatasets?: ReadonlyMap<string, Dataset> } = {},
+): SaasConfig {
   const locate = (path: Path, message: string): SaasConfigProblem => {
     const line = options.lineOf?.(path);
     return { at: formatPath(path), message, ...(line !== undefined ? { line } : {}) };
@@ -493,7 +497,7 @@ export function parseSaasConfig(document: unknown, options: { lineOf?: (path: Pa
   if (!parsed.success) {
     throw new SaasConfigValidationError(parsed.error.issues.map((issue) => locate(issue.path as Path, issueMessage(issue))));
   }
-  const problems = semanticProblems(parsed.data.saas_config, options.dataset).map(({ path, message }) => locate(['saas_config', ...path], message));
+  const problems = semanticProblems(parsed.data.saas_config, options.dataset, options.otherDatasets).map(({ path, message }) => locate(['saas_config', ...path], message));
   if (problems.length) {
     if (problems.every((problem) => problem.line !== undefined)) problems.sort((a, b) => a.line! - b.line!);
     throw new SaasConfigValidationError(problems);
@@ -505,7 +509,7 @@ export function parseSaasConfig(document: unknown, options: { lineOf?: (path: Pa
  * Parses a saas_config from YAML (or JSON, which YAML reads). `instanceKey` replaces
  * `<instance_fides_key>` (values keep their lines).
  */
-export function parseSaasConfigYaml(text: string, options: { instanceKey?: string; dataset?: Dataset | undefined } = {}): SaasConfig {
+export function parseSaasConfigYaml(text: string, options: { instanceKey?: string; dataset?: Dataset | undefined; otherDatasets?: ReadonlyMap<string, Dataset> } = {}): SaasConfig {
   const reading = readYaml(text);
   if (!reading.ok) throw new SaasConfigValidationError([{ at: 'body', message: reading.problem, ...(reading.line ? { line: reading.line } : {}) }]);
   let value = reading.document.value;
@@ -513,7 +517,7 @@ export function parseSaasConfigYaml(text: string, options: { instanceKey?: strin
     const key = isRecord(value) && isRecord(value.saas_config) && value.saas_config.fides_key !== INSTANCE_KEY_PLACEHOLDER ? String(value.saas_config.fides_key) : options.instanceKey;
     value = substituteInstanceKey(value, key);
   }
-  return parseSaasConfig(value, { lineOf: reading.document.lineOf, dataset: options.dataset });
+  return parseSaasConfig(value, { lineOf: reading.document.lineOf, dataset: options.dataset, ...(options.otherDatasets ? { otherDatasets: options.otherDatasets } : {}) });
 }
 
 /** The key `<instance_fides_key>` stands for on a connection: the config's own key, unless it is the placeholder. */

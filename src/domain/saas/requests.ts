@@ -47,10 +47,15 @@ export function connectorParamValues(params: ConnectorParam[], secrets: Record<s
   return values;
 }
 
-/** The connector params without a value (neither given nor defaulted). */
+/**
+ * The connector params without a value. A param that declares `default_value`, even an empty
+ * one (Mailchimp's transactional_api_key), or `required: false`, may stay unset.
+ */
 export function missingConnectorParams(params: ConnectorParam[], secrets: Record<string, unknown>): string[] {
   const values = connectorParamValues(params, secrets);
-  return params.filter((param) => param.required !== false && (values[param.name] === null || values[param.name] === undefined)).map((param) => param.name);
+  return params
+    .filter((param) => param.required !== false && param.default_value === undefined && (values[param.name] === null || values[param.name] === undefined))
+    .map((param) => param.name);
 }
 
 const scalarText = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? String(value) : JSON.stringify(value));
