@@ -13,6 +13,7 @@ import { loadExampleDatabase } from '../src/example/load.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
 import { dropDatabasesWithPrefix, serverUrl } from './support/databases.js';
+import { dropMariadbDatabasesWithPrefix } from './support/mariadb-cleanup.js';
 
 export default async function setup(project: TestProject) {
   const runId = `dsrflow_test_${randomBytes(4).toString('hex')}`;
@@ -41,6 +42,8 @@ export default async function setup(project: TestProject) {
     } finally {
       await admin.end();
     }
+    // MariaDB databases a test file left behind (each file drops its own; a crash may not).
+    await dropMariadbDatabasesWithPrefix(runId).catch(() => undefined);
   };
 }
 

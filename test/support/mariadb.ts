@@ -80,3 +80,4 @@ export async function snapshotMariadb(database: string): Promise<Record<string, 
     await admin.end();
   }
 }
+
