@@ -55,6 +55,8 @@ function bodyFor(method: string, path: string): { body: string; type: string } |
     'PUT /api/v1/connection/{connection_key}/secret': () => json({ url: 'postgres://postgres@127.0.0.1:5432/postgres' }),
     'PATCH /api/v1/connection/{connection_key}/dataset': () =>
       json([{ fides_key: 'matrix_dataset', collections: [{ name: 'customer', fields: [{ name: 'email', data_categories: ['user.contact.email'], fides_meta: { identity: 'email' } }] }] }]),
+    'PUT /api/v1/connection/{connection_key}/saas_config': () =>
+      json({ saas_config: { fides_key: 'matrix_saas', name: 'Matrix', connector_params: [{ name: 'domain' }], client_config: { protocol: 'https', host: '<domain>' }, endpoints: [] } }),
     'PATCH /api/v1/dsr/policy': () => json([{ key: 'matrix_policy', name: 'Matrix' }]),
     'PATCH /api/v1/dsr/policy/{policy_key}/rule': () => json([{ key: 'matrix_rule', name: 'Matrix', action_type: 'access' }]),
     'PATCH /api/v1/dsr/policy/{policy_key}/rule/{rule_key}/target': () => json([{ key: 'matrix_target', data_category: 'user' }]),
