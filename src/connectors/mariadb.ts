@@ -129,8 +129,9 @@ export const quoteIdentifier = (name: string) => `\`${name.replace(/`/g, '``')}\
 type Kind = 'boolean' | 'signed' | 'unsigned' | 'decimal' | 'date' | 'datetime' | 'timestamp' | 'binary' | 'json' | 'other';
 interface Column {
   kind: Kind;
-  /** `DECIMAL(p,s)` for decimals. */
-  cast?: string;
+  /** Precision and scale, for decimals. */
+  precision?: number;
+  scale?: number;
 }
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
@@ -142,7 +143,7 @@ function columnOf(dataType: string, columnType: string, precision: number | null
   if (json || type === 'json') return { kind: 'json' };
   if (type === 'tinyint' && /^tinyint\(1\)/.test(full)) return { kind: 'boolean' };
   if (INTEGER_TYPES.has(type)) return { kind: full.includes('unsigned') ? 'unsigned' : 'signed' };
-  if (type === 'decimal' || type === 'numeric') return { kind: 'decimal', cast: `DECIMAL(${precision ?? 65},${scale ?? 0})` };
+  if (type === 'decimal' || type === 'numeric') return { kind: 'decimal', precision: precision ?? 65, scale: scale ?? 0 };
   if (type === 'date') return { kind: 'date' };
   if (type === 'datetime') return { kind: 'datetime' };
   if (type === 'timestamp') return { kind: 'timestamp' };
@@ -151,7 +152,23 @@ function columnOf(dataType: string, columnType: string, precision: number | null
 }
 
 const INTEGER_TEXT = /^[+-]?\d+$/;
-const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DECIMAL_TEXT = /^[+-]?(\d*)(?:\.(\d*))?$/;
+
+/**
+ * `DECIMAL(p,s)` wide enough for both the column and the value, so the cast never rounds a value
+ * into one the column holds (`10.005` is not `10.01`); undefined when no DECIMAL is (more than 65
+ * digits): such a value cannot be in the column.
+ */
+function decimalCast(text: string, column: Column): string | undefined {
+  const match = DECIMAL_TEXT.exec(text);
+  if (!match || (!match[1] && !match[2])) return undefined;
+  const integerDigits = match[1]!.replace(/^0+/, '').length;
+  const fractionDigits = (match[2] ?? '').replace(/0+$/, '').length;
+  const scale = Math.max(column.scale ?? 0, fractionDigits);
+  const precision = Math.max(column.precision ?? 0, integerDigits + scale, 1);
+  if (scale > 38 || precision > 65) return undefined;
+  return `DECIMAL(${precision},${scale})`;
+}
 const UNMATCHABLE = Symbol('unmatchable');
 
 /** `2024-03-10 01:59:59.500000` (as mysql2 reads it) → its parts. */
@@ -323,8 +340,9 @@ export class MariadbConnector implements Connector {
       }
       case 'decimal': {
         const text = String(value);
-        if (!DECIMAL_TEXT.test(text)) return UNMATCHABLE;
-        return { sql: `CAST(? AS ${column.cast})`, value: text };
+        const cast = decimalCast(text, column);
+        if (!cast) return UNMATCHABLE;
+        return { sql: `CAST(? AS ${cast})`, value: text };
       }
       case 'boolean':
         return { sql: '?', value: value === true ? 1 : value === false ? 0 : value };

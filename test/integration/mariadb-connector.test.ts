@@ -76,6 +76,14 @@ describe('reads', () => {
     expect(await connector().retrieve({ collection: 'customer', fields: ['id'], filters: [{ field: 'id', values: ['abc'] }] })).toEqual([]);
   });
 
+  it('compares DECIMAL values exactly: a value with more digits than the column is not rounded into a match', async () => {
+    const rows = await connector().retrieve({ collection: 'product', fields: ['id', 'price'], filters: [{ field: 'price', values: ['10.001', '20', 50.0, 'x', '1e1'] }] });
+    expect(rows.sort((a, b) => Number(a.id) - Number(b.id))).toEqual([
+      { id: 2, price: '20.00' },
+      { id: 3, price: '50.00' },
+    ]);
+  });
+
   it('reads binary keys as base64 and binds them back', async () => {
     const [row] = await connector().retrieve({ collection: 'bin', fields: ['id', 'label'], filters: [{ field: 'label', values: ['bytes'] }] });
     expect(row).toEqual({ id: Buffer.from([0x00, 0xff, 0x10, 0xab]).toString('base64'), label: 'bytes' });

@@ -80,4 +80,3 @@ export async function snapshotMariadb(database: string): Promise<Record<string, 
     await admin.end();
   }
 }
-
