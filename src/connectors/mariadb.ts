@@ -251,13 +251,12 @@ export class MariadbConnector implements Connector {
     const connection = await this.pool.getConnection();
     if (this.initialized.has(connection.connection)) return connection;
     try {
-      await connection.query({ sql: "SET time_zone = '+00:00'", timeout: this.queryTimeoutMs });
-      const seconds = this.queryTimeoutMs / 1000;
+      // One round trip: the zone and MariaDB's statement deadline (seconds); MySQL names its own differently (milliseconds, SELECTs only).
       try {
-        await connection.query({ sql: `SET SESSION max_statement_time = ${seconds}`, timeout: this.queryTimeoutMs });
+        await connection.query({ sql: `SET time_zone = '+00:00', SESSION max_statement_time = ${this.queryTimeoutMs / 1000}`, timeout: this.queryTimeoutMs });
       } catch (error) {
         if ((error as { errno?: number }).errno !== 1193) throw error; // unknown variable: MySQL
-        await connection.query({ sql: `SET SESSION max_execution_time = ${Math.round(this.queryTimeoutMs)}`, timeout: this.queryTimeoutMs });
+        await connection.query({ sql: `SET time_zone = '+00:00', SESSION max_execution_time = ${Math.round(this.queryTimeoutMs)}`, timeout: this.queryTimeoutMs });
       }
       this.initialized.add(connection.connection);
       return connection;
