@@ -152,7 +152,8 @@ export class SaasConnector implements Connector {
     const requests = requestList(endpoint.requests.update);
     if (!requests.length) {
       if (requestList(endpoint.requests.delete).length) return this.deleteRows({ collection: update.collection, keys: update.rows.map((row) => row.key), rows: update.rows.map((row) => row.row ?? row.key), identities: update.identities });
-      throw new ConnectorError('bad_data', `The saas_config ${this.config.fides_key} has no update or delete request for ${update.collection}`);
+      // As in Fides: an endpoint without erasure requests is read-only; its records stay as they are.
+      return 0;
     }
     const readOnly = update.readOnly ?? [];
     let changed = 0;
@@ -174,7 +175,11 @@ export class SaasConnector implements Connector {
   async deleteRows(request: CollectionDelete): Promise<number> {
     const endpoint = this.endpoint(request.collection);
     const requests = requestList(endpoint.requests.delete);
-    if (!requests.length) throw new ConnectorError('bad_data', `The saas_config ${this.config.fides_key} has no delete request for ${request.collection}`);
+    if (!requests.length) {
+      // Whole-record erasure of an endpoint that can only update: its update request, with nothing masked, would change nothing.
+      if (!requestList(endpoint.requests.update).length) return 0;
+      throw new ConnectorError('bad_data', `The saas_config ${this.config.fides_key} has no delete request for ${request.collection}: it cannot delete whole records`);
+    }
     let deleted = 0;
     for (const record of request.rows ?? request.keys) {
       for (const template of requests) {
