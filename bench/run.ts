@@ -41,7 +41,8 @@ async function registry(): Promise<Benchmark[]> {
   const { reporting } = await import('./reporting.js');
   const { throughput } = await import('./throughput.js');
   const { mariadbExample } = await import('./mariadb-example.js');
-  return [planner, longRequest, reporting, throughput, mariadbExample];
+  const { saasStream, saasRateLimit } = await import('./saas.js');
+  return [planner, longRequest, reporting, throughput, mariadbExample, saasStream, saasRateLimit];
 }
 
 async function machine(): Promise<string> {
