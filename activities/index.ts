@@ -13,9 +13,9 @@ import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../s
 import { planPrivacyRequest } from '../src/execution/plan.js';
 import type { PlannedRequest as LifecyclePlan } from '../src/domain/lifecycle.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from '../src/execution/transitions.js';
-import { recordBookkeeping } from '../src/execution/bookkeeping.js';
+import { recordBatch, recordBookkeeping } from '../src/execution/bookkeeping.js';
 import { MessageRefused, sendMessage } from '../src/execution/messages.js';
-import { deliverNotices, issueVerificationCode, messageDataSubject } from '../src/execution/notices.js';
+import { issueVerificationCode, messageDataSubject } from '../src/execution/notices.js';
 import { SmtpError } from '../src/messages/smtp.js';
 import type { PackageStorage } from '../src/storage/index.js';
 import { deliverWebhook, deliverWebhooksNow, markWebhookFailed, WebhookAttemptFailed, WebhookRefused, type WebhookSettings } from '../src/execution/webhooks.js';
@@ -85,6 +85,13 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
 
     /** The lifecycle machine's bookkeeping, a batch at a time (workflows/privacy-request.ts). */
     recordBookkeeping: (input: Parameters<typeof recordBookkeeping>[1]) => step(() => recordBookkeeping(context, input)),
+    /** A batch of bookkeeping, then its notices' first attempt within a budget; answers what failed and may succeed later. */
+    recordBatch: (input: Parameters<typeof recordBatch>[2]) =>
+      step(async () => {
+        const attempt = await recordBatch(context, webhooks, input);
+        for (const failure of attempt.messageErrors) log.warn('Message not sent', { privacyRequestId: input.privacyRequestId, idempotencyKey: failure.idempotencyKey, error: failure.error });
+        return attempt;
+      }),
 
     // Used by the legacy workflow only (workflows/legacy/): its transitions also refresh the
     // request's task rows from its execution log, which it does not write itself.
@@ -108,13 +115,6 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     deliverWebhook: (input: Parameters<typeof deliverWebhook>[1]) => step(() => deliverWebhook(webhooks, input).catch((error: unknown) => Promise.reject(webhookFailure(error)))),
     markWebhookFailed: (input: Parameters<typeof markWebhookFailed>[1]) => step(() => markWebhookFailed(webhooks, input)),
     deliverWebhooksNow: (input: Parameters<typeof deliverWebhooksNow>[1]) => step(() => deliverWebhooksNow(webhooks, input)),
-    /** A bookkeeping batch's notices, first attempt: webhooks and messages side by side (what failed is answered). */
-    deliverNotices: (input: Parameters<typeof deliverNotices>[2]) =>
-      step(async () => {
-        const attempt = await deliverNotices(context, webhooks, input);
-        for (const failure of attempt.messageErrors) log.warn('Message not sent', { privacyRequestId: input.privacyRequestId, idempotencyKey: failure.idempotencyKey, error: failure.error });
-        return attempt;
-      }),
   };
 }
 

@@ -30,7 +30,7 @@ import type { Activities } from '../activities/index.js';
 import type { ActionName } from '../src/domain/actions.js';
 import { initialState, isQuiet, step, type ExecutionSettings, type LifecycleCommand, type LifecycleEvent, type StepResult } from '../src/domain/lifecycle.js';
 import type { BookkeepingEntry } from '../src/execution/bookkeeping.js';
-import type { MessageToSend } from '../src/execution/notices.js';
+import type { MessageToSend, NoticesAttempt } from '../src/execution/notices.js';
 import { writeAccessPackage } from './access-package.js';
 import { describeFailure } from './activity-failures.js';
 import { webhookDelivery, webhookDeliveryWorkflowId } from './webhook-delivery.js';
@@ -62,9 +62,13 @@ const messaging = proxyActivities<Activities>({
 });
 
 /**
- * The first attempt of a batch's notices (webhook deliveries, and messages since 'notices-batched'):
- * once; what fails is retried by delivery workflows and `messaging` activities.
+ * How long the first attempt of a batch's notices may take (since 'notices-batched': in the
+ * bookkeeping's local activity): a webhook receiver's answer, an SMTP server's connection and
+ * greeting. Slower ones are retried durably, with DSRFLOW_WEBHOOK_TIMEOUT and DSRFLOW_SMTP_TIMEOUT.
  */
+const NOTICE_BUDGET_MS = 2_000;
+
+/** A batch of webhook deliveries' first attempt (before 'notices-batched'): once; what fails is retried by delivery workflows. */
 const firstAttempt = proxyActivities<Activities>({ startToCloseTimeout: '6 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 
 /** The plan step: bounded, because a request whose row never committed must not wait forever. */
@@ -100,9 +104,10 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   let sideEffects = 0;
   // Requests that started before notices existed replay without them (docs/decisions.md).
   const notices = patched('deadlines-notices');
-  // Since 'notices-batched' (docs/decisions.md, "What notices cost"): a batch's messages go with its
-  // webhooks in one first attempt, search attributes are set once per step, and the request's
-  // timers share one Temporal timer. Requests that started before keep the earlier shape.
+  // Since 'notices-batched' (docs/decisions.md, "What notices cost"): a batch's notices (webhooks
+  // and messages) get their first attempt in the bookkeeping's local activity, search attributes
+  // are set once per step, and the request's timers share one Temporal timer. Requests that
+  // started before keep the earlier shape.
   const batched = notices && patched('notices-batched');
   /** Search attributes set while a step is carried out: one upsert at its end. */
   const attributes = new Map<string, SearchAttributeUpdatePair>();
@@ -153,21 +158,11 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       await retryDeliveries(pending);
     }, 'Delivering webhooks');
   };
-  /**
-   * A batch's notices (batched): webhooks and messages in one first attempt, side by side; what
-   * failed and may succeed later is retried by a delivery workflow or a retrying `messaging` step.
-   */
-  const sendNotices = (deliveryIds: string[], messages: MessageToSend[]) => {
-    if (deliveryIds.length === 0 && messages.length === 0) return;
-    alongside(async () => {
-      const failed = await firstAttempt.deliverNotices({ privacyRequestId, deliveryIds, messages }).then(
-        (result) => result,
-        // The attempt itself failed (a worker lost): every notice is tried again; messages are sent at most once anyway.
-        () => ({ deliveryIds, messageKeys: messages.map((message) => message.idempotencyKey) }),
-      );
-      for (const message of messages) if (failed.messageKeys.includes(message.idempotencyKey)) sendMessage(message);
-      await retryDeliveries(failed.deliveryIds);
-    }, 'Delivering notices');
+  /** What the first attempt of a batch's notices left (batched): retried durably, each on its own. */
+  const retryNotices = (attempt: NoticesAttempt, messages: MessageToSend[]) => {
+    for (const message of messages) if (attempt.messageKeys.includes(message.idempotencyKey)) sendMessage(message);
+    for (const failure of attempt.messageErrors) log.warn('Message not sent', { privacyRequestId, idempotencyKey: failure.idempotencyKey, error: failure.error });
+    if (attempt.deliveryIds.length > 0) alongside(() => retryDeliveries(attempt.deliveryIds), 'Delivering webhooks');
   };
   let handingOver = false;
   const historyIsLong = () =>
@@ -370,14 +365,16 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     if (pending.length > 0 || outgoing.length > 0) {
       const entries = pending.splice(0);
       const messages = outgoing.splice(0);
-      let deliveries: string[] = [];
-      if (entries.length > 0) {
+      if (batched) {
+        // Written, then its notices tried once (within a budget) in the same local activity.
+        const attempt = await records.recordBatch({ privacyRequestId, entries, messages, budgetMs: NOTICE_BUDGET_MS });
+        recorded += entries.length;
+        retryNotices(attempt, messages);
+      } else {
         const written = await records.recordBookkeeping({ privacyRequestId, entries });
         recorded += entries.length;
-        deliveries = written?.deliveries ?? [];
+        startDeliveries(written?.deliveries ?? []);
       }
-      if (batched) sendNotices(deliveries, messages);
-      else startDeliveries(deliveries);
     } else if (outcome !== undefined) {
       await condition(() => (allHandlersFinished() && sideEffects === 0) || pending.length > 0 || outgoing.length > 0);
       if (pending.length === 0 && outgoing.length === 0) return { status: outcome };

@@ -159,16 +159,16 @@ const requestIds = z.array(z.string().min(1)).min(1, 'give at least one request 
 
 /** Who acts is the credential, never the body: the API's action bodies carry no reviewer or user_id. */
 const apiAction = {
-  approve: actionSchemas.approve.omit({ reviewer: true }),
-  deny: actionSchemas.deny.omit({ reviewer: true }),
-  cancel: actionSchemas.cancel.omit({ user_id: true }),
-  retry: actionSchemas.retry.omit({ user_id: true }),
-  confirmErasure: actionSchemas.confirmErasure.omit({ user_id: true }),
-  manualInput: actionSchemas.manualInput.omit({ user_id: true }),
-  erasureConfirm: actionSchemas.erasureConfirm.omit({ user_id: true }),
-  extend: actionSchemas.extend.omit({ user_id: true }),
-  placeLegalHold: actionSchemas.placeLegalHold.omit({ user_id: true }),
-  liftLegalHold: actionSchemas.liftLegalHold.omit({ user_id: true }),
+  approve: actionSchemas().approve.omit({ reviewer: true }),
+  deny: actionSchemas().deny.omit({ reviewer: true }),
+  cancel: actionSchemas().cancel.omit({ user_id: true }),
+  retry: actionSchemas().retry.omit({ user_id: true }),
+  confirmErasure: actionSchemas().confirmErasure.omit({ user_id: true }),
+  manualInput: actionSchemas().manualInput.omit({ user_id: true }),
+  erasureConfirm: actionSchemas().erasureConfirm.omit({ user_id: true }),
+  extend: actionSchemas().extend.omit({ user_id: true }),
+  placeLegalHold: actionSchemas().placeLegalHold.omit({ user_id: true }),
+  liftLegalHold: actionSchemas().liftLegalHold.omit({ user_id: true }),
 };
 
 export const ExtendSchema = apiAction.extend.meta({ id: 'ExtendDueDate', example: { reason: 'The request covers 14 systems; we need the time the law allows' } });

@@ -9,6 +9,8 @@ import { insertPlannedTasks, recordTaskChange } from '../db/request-tasks.js';
 import { enqueueWebhookEvent } from '../db/webhooks.js';
 import { eventKey, type LifecycleCommand } from '../domain/lifecycle.js';
 import type { ExecutionContext } from './context.js';
+import { deliverNotices, type MessageToSend, type NoticesAttempt } from './notices.js';
+import type { WebhookContext } from './webhooks.js';
 import { manualDeadlinePassed } from './manual.js';
 import { recordAudit, recordCollectionEvent, recordTransition } from './transitions.js';
 
@@ -78,4 +80,19 @@ export async function recordBookkeeping(context: ExecutionContext, { privacyRequ
     }
   }
   return { deliveries };
+}
+
+/**
+ * A batch of bookkeeping and then, once it is written, the first attempt of its notices within
+ * a budget (src/execution/notices.ts): one local activity, no scheduled activity, for the notices
+ * of a request whose receivers answer (docs/decisions.md, "What notices cost").
+ */
+export async function recordBatch(
+  context: ExecutionContext & { publicUrl?: string | undefined },
+  webhooks: WebhookContext,
+  input: { privacyRequestId: string; entries: BookkeepingEntry[]; messages: MessageToSend[]; budgetMs: number },
+): Promise<NoticesAttempt> {
+  const { deliveries } = input.entries.length > 0 ? await recordBookkeeping(context, input) : { deliveries: [] };
+  if (deliveries.length === 0 && input.messages.length === 0) return { deliveryIds: [], messageKeys: [], messageErrors: [] };
+  return deliverNotices(context, webhooks, { privacyRequestId: input.privacyRequestId, deliveryIds: deliveries, messages: input.messages }, { budgetMs: input.budgetMs });
 }

@@ -67,13 +67,24 @@ export interface NoticesAttempt {
 /**
  * The first attempt of a batch's notices, side by side: its webhook deliveries and its messages.
  * Most receivers and SMTP servers answer at once, and then nothing more is scheduled; what failed
- * and may succeed later is answered, for the workflow to retry durably.
+ * and may succeed later is answered, for the workflow to retry durably. With a budget, a webhook
+ * gets at most that long to answer, and an SMTP server that long to connect and greet (once the
+ * message is handed over, its answer is awaited as long as DSRFLOW_SMTP_TIMEOUT allows: giving up
+ * then would leave it uncertain).
  */
 export async function deliverNotices(
   context: ExecutionContext & { publicUrl?: string | undefined },
   webhooks: WebhookContext,
   input: { privacyRequestId: string; deliveryIds: string[]; messages: MessageToSend[] },
+  options: { budgetMs?: number } = {},
 ): Promise<NoticesAttempt> {
+  // Within the budget: a receiver that takes longer is left to the durable retries, which wait longer.
+  if (options.budgetMs !== undefined) {
+    const budgetMs = options.budgetMs;
+    webhooks = { ...webhooks, webhooks: { ...webhooks.webhooks, timeoutMs: Math.min(webhooks.webhooks.timeoutMs, budgetMs) } };
+    const mailer = context.mailer;
+    if (mailer) context = { ...context, mailer: { from: mailer.from, server: mailer.server, send: (message) => mailer.send(message, { connectTimeoutMs: budgetMs }) } };
+  }
   const messageKeys: string[] = [];
   const messageErrors: NoticesAttempt['messageErrors'] = [];
   const [delivered] = await Promise.all([

@@ -32,8 +32,12 @@ export interface Mailer {
   readonly from: string;
   /** `host:port`, for log lines: never the credentials. */
   readonly server: string;
-  /** Resolves when the server accepted the message; rejects with an SmtpError. */
-  send(message: OutgoingMessage): Promise<{ response: string }>;
+  /**
+   * Resolves when the server accepted the message; rejects with an SmtpError. `connectTimeoutMs`
+   * bounds connecting and the greeting more tightly than DSRFLOW_SMTP_TIMEOUT (a first attempt
+   * that must not wait long; the message has not gone out then, so it stays safe to send again).
+   */
+  send(message: OutgoingMessage, options?: { connectTimeoutMs?: number }): Promise<{ response: string }>;
 }
 
 export type SmtpFailureKind = 'retryable' | 'permanent' | 'uncertain';
@@ -162,14 +166,14 @@ export function createMailer(settings: SmtpSettings, from: string): Mailer & { c
   };
 
   /** A new connection, greeted and logged in. */
-  const open = () =>
+  const open = (connectTimeoutMs = timeout) =>
     new Promise<OpenConnection>((resolve, reject) => {
       const connection = new SMTPConnection({
         host: settings.host,
         port: settings.port,
         secure: settings.secure,
-        connectionTimeout: timeout,
-        greetingTimeout: timeout,
+        connectionTimeout: Math.min(timeout, connectTimeoutMs),
+        greetingTimeout: Math.min(timeout, connectTimeoutMs),
         socketTimeout: timeout,
         dnsTimeout: timeout,
         socketCloseTimeout: Math.min(timeout, 5_000),
@@ -233,7 +237,7 @@ export function createMailer(settings: SmtpSettings, from: string): Mailer & { c
   return {
     from,
     server: `${settings.host}:${settings.port}`,
-    async send(message) {
+    async send(message, options = {}) {
       let bytes: Buffer;
       try {
         bytes = await composeMessage(from, message);
@@ -246,7 +250,7 @@ export function createMailer(settings: SmtpSettings, from: string): Mailer & { c
         const body = new TrackedMessage(bytes);
         let connection: OpenConnection;
         try {
-          connection = kept ?? (await open());
+          connection = kept ?? (await open(options.connectTimeoutMs));
         } catch (error) {
           throw classify(error as NodemailerError, false);
         }

@@ -25,7 +25,7 @@ import { parseDatasetYaml } from '../../src/domain/datasets.js';
 import { defaultAccessPolicy } from '../../src/example/load.js';
 import { WEBHOOK_EVENT_TYPES } from '../../src/domain/webhooks.js';
 import { dataConverter } from '../../src/temporal/codec.js';
-import { createHarness, erasurePolicy, workflowBundle, type Harness } from '../support/harness.js';
+import { createHarness, erasurePolicy, eventually, workflowBundle, type Harness } from '../support/harness.js';
 
 const DIR = new URL('../fixtures/histories/', import.meta.url);
 const FIXTURE_KEY = Buffer.alloc(32, 0x5a);
@@ -139,6 +139,20 @@ describe('typical requests across continue-as-new', () => {
     expect(canceled.status).toBe(200);
     expect(await harness.result(failing)).toEqual({ status: 'canceled' });
     await save('error-retry-cancel', failing);
+
+    // Every notice reached its receiver, once: those whose first attempt failed (every third POST)
+    // through their delivery workflows; every message went over SMTP.
+    const pendingNotices = async () => (await harness.sql<{ n: number }[]>`select count(*)::int as n from webhook_delivery where status <> 'delivered'`)[0]!.n;
+    await eventually(async () => ((await pendingNotices()) === 0 ? true : undefined), { what: 'every webhook delivered', timeoutMs: 30_000 });
+    const deliveries = (
+      await harness.sql<{ n: number; retried: number; attempts: number }[]>`select count(*)::int as n, count(*) filter (where attempts > 1)::int as retried, sum(attempts)::int as attempts from webhook_delivery`
+    )[0]!;
+    expect(deliveries.n).toBeGreaterThanOrEqual(9);
+    expect(deliveries.retried).toBeGreaterThanOrEqual(1);
+    expect(posts).toBe(deliveries.attempts);
+    const messages = await harness.sql<{ status: string }[]>`select status from message`;
+    expect(messages.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(messages.map((row) => row.status))).toEqual(new Set(['sent']));
   }, 180_000);
 });
 

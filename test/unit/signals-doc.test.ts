@@ -11,7 +11,7 @@ import { actionSchemas } from '../../src/domain/actions.js';
 const FILE = new URL('../../docs/signals.schema.json', import.meta.url);
 
 it('matches the payload schemas the workflow validates with', async () => {
-  const generated = Object.fromEntries(Object.entries(actionSchemas).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: 'input' })]));
+  const generated = Object.fromEntries(Object.entries(actionSchemas()).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: 'input' })]));
   const text = JSON.stringify(generated, null, 2) + '\n';
   if (process.env.UPDATE_DOCS === '1') await writeFile(FILE, text);
   expect(await readFile(FILE, 'utf8')).toBe(text);
