@@ -242,6 +242,13 @@ export class MariadbConnector implements Connector {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     if (this.closed) socket.destroy(new ConnectorError('server', 'The connection to the data store was closed'));
+    // The server speaks first: its first packet (sequence 0) is a handshake (protocol 10) or an
+    // error. Anything else (an SSH banner, NATS, HTTP) fails at once, rather than leaving mysql2
+    // waiting for the rest of a "packet" the first bytes announce, until the connect deadline.
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk.length < 5 || (chunk[3] === 0 && (chunk[4] === 0x0a || chunk[4] === 0xff))) return; // too short to judge, or as expected
+      socket.destroy(new ConnectorError('not_found', `The server at the configured address ${describeMariadbAddress(target)} does not speak the MariaDB/MySQL protocol`));
+    });
     return socket;
   }
 
