@@ -16,6 +16,10 @@
  * (JSON lines), and the section shows every row of FILE and compares the variants: runs of
  * several checkouts (the baseline in a worktree of its own) and alternated in time end up in one
  * table.
+ * The runs of this repository's report are kept in bench/results/throughput-runs.jsonl; the
+ * rounds were run with bench/throughput-rounds.sh. BENCH_THROUGHPUT_SINCE=COMMIT counts the runs
+ * of every commit from COMMIT on as one variant; BENCH_THROUGHPUT_REPORT_ONLY=1 only rewrites the
+ * section from FILE.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -106,6 +110,16 @@ function commit(): string {
     return changed ? `${head}+changes` : head;
   } catch {
     return 'unknown';
+  }
+}
+
+/** Whether the run's code (`abc1234` or `abc1234+changes`) is `ancestor` or comes after it. */
+function descends(code: string, ancestor: string): boolean {
+  try {
+    execFileSync('git', ['-C', ROOT, 'merge-base', '--is-ancestor', ancestor, code.replace(/\+changes$/, '')], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -415,11 +429,14 @@ const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0)
 const f = (value: number, digits = 1) => value.toFixed(digits);
 
 async function run(): Promise<BenchmarkResult> {
-  const current = await measure();
   const file = process.env.BENCH_THROUGHPUT_RUNS;
-  let runs = [current];
+  // BENCH_THROUGHPUT_REPORT_ONLY=1: the section again from the runs of FILE, measuring nothing.
+  const reportOnly = process.env.BENCH_THROUGHPUT_REPORT_ONLY === '1';
+  if (reportOnly && !file) throw new Error('BENCH_THROUGHPUT_REPORT_ONLY needs BENCH_THROUGHPUT_RUNS');
+  const current = reportOnly ? undefined : await measure();
+  let runs = current ? [current] : [];
   if (file) {
-    await appendFile(file, `${JSON.stringify(current)}\n`);
+    if (current) await appendFile(file, `${JSON.stringify(current)}\n`);
     runs = (await readFile(file, 'utf8'))
       .split('\n')
       .filter((line) => line.trim())
@@ -455,12 +472,16 @@ export function report(runs: Run[]): BenchmarkResult {
   // Runs during which other work took more than a tenth of the machine are listed, not averaged.
   const counted = runs.filter((entry) => !disturbed(entry));
   const excluded = runs.flatMap((entry, i) => (disturbed(entry) ? [`#${i + 1} (${entry.label}: other processes used ${f(entry.otherCpuS!)} CPU seconds, ${f((100 * entry.otherCpuS!) / (entry.wallS * os.availableParallelism()), 0)}% of the machine)`] : []));
-  // Variants by code: the baseline is one commit; the others are compared at the code they ran.
-  const groupOf = (entry: Run) => (entry.label === 'base' ? 'base' : `${entry.label} ${entry.commit}`);
+  // Variants by code: the baseline is one commit; the others are compared at the code they ran, or,
+  // with BENCH_THROUGHPUT_SINCE=COMMIT, together for every commit from that one on (other work
+  // committing between rounds should not split the runs of one change).
+  const since = process.env.BENCH_THROUGHPUT_SINCE;
+  const groupOf = (entry: Run) => (entry.label === 'base' ? 'base' : since && descends(entry.commit, since) ? `${entry.label} since ${since}` : `${entry.label} ${entry.commit}`);
   const groups = new Map<string, Run[]>();
   for (const entry of counted) groups.set(groupOf(entry), [...(groups.get(groupOf(entry)) ?? []), entry]);
   const base = groups.get('base');
-  const latest = [...counted].reverse().find((entry) => entry.label !== 'base')?.commit;
+  const latestRun = [...counted].reverse().find((entry) => entry.label !== 'base');
+  const latest = latestRun ? groupOf(latestRun).slice(latestRun.label.length + 1) : undefined;
   const on = groups.get(`on ${latest}`);
   const baseRate = base ? mean(base.map((e) => e.perSecond)) : undefined;
   const notes: string[] = [];
