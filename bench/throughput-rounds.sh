@@ -14,10 +14,12 @@ if [ ! -d "$TREE" ]; then
   git -C "$ROOT" worktree add -f "$TREE" "$BASE" >/dev/null
   ln -s "$ROOT/node_modules" "$TREE/node_modules"
 fi
-cp "$ROOT/bench/throughput.ts" "$ROOT/bench/run.ts" "$TREE/bench/"
+cp "$ROOT/bench/throughput.ts" "$TREE/bench/"
+# The baseline has none of the other benchmarks' code: it runs this one alone (its row goes to RUNS).
+printf "import { throughput } from './throughput.js';\nawait throughput.run();\nprocess.exit(0);\n" > "$TREE/bench/throughput-only.ts"
 for i in $(seq 1 "$ROUNDS"); do
   echo "== round $i: base"
-  (cd "$TREE" && BENCH_THROUGHPUT_RUNS="$RUNS" BENCH_FEATURES=off npx tsx bench/run.ts throughput >/dev/null || true)
+  (cd "$TREE" && BENCH_THROUGHPUT_RUNS="$RUNS" BENCH_FEATURES=off npx tsx bench/throughput-only.ts >/dev/null)
   echo "== round $i: on"
   (cd "$ROOT" && BENCH_THROUGHPUT_RUNS="$RUNS" BENCH_THROUGHPUT_SINCE="$SINCE" BENCH_FEATURES=on npx tsx bench/run.ts throughput 2>&1 | grep -oE "Target.{0,400}" || true)
 done
