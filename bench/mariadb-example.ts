@@ -127,7 +127,7 @@ async function run(): Promise<BenchmarkResult> {
     const row = (store: Store) => ({
       store: store === 'postgres' ? 'Postgres' : 'MariaDB',
       runs: String(times[store].length),
-      'rows found (collections)': `${found[store]?.rows} (${found[store]?.collections})`,
+      'rows found (in collections)': `${found[store]?.rows} (${found[store]?.collections})`,
       'median (ms)': ms(median(times[store])),
       'mean (ms)': ms(mean(times[store])),
       'min (ms)': ms(Math.min(...times[store])),
