@@ -114,12 +114,16 @@ export class SaasConnector implements Connector {
 
   async retrieve(query: CollectionQuery): Promise<Row[]> {
     const rows: Row[] = [];
-    for await (const batch of this.stream(query)) rows.push(...batch);
+    for await (const batch of this.pages(query)) rows.push(...batch);
     return rows;
   }
 
   /** The records of a collection, a page (at most batchSize records) at a time. */
-  async *stream(query: CollectionQuery): AsyncGenerator<Row[]> {
+  stream(query: CollectionQuery): AsyncGenerator<Row[]> {
+    return this.pages(query);
+  }
+
+  private async *pages(query: CollectionQuery): AsyncGenerator<Row[]> {
     const endpoint = this.config.endpoints.find((candidate) => candidate.name === query.collection);
     const request = requestList(endpoint?.requests.read)[0];
     if (!endpoint || !request) throw new ConnectorError('not_found', `The saas_config ${this.config.fides_key} has no read request for ${query.collection}`);
