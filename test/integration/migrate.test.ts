@@ -26,7 +26,7 @@ it('applies every migration once, in order, and records it', async () => {
   const files = (await readdir(MIGRATIONS)).filter((file) => file.endsWith('.sql'));
   const [first, second] = await Promise.all([migrate(sql, dir), migrate(sql, dir)]);
   // Two processes starting together: one applies, the other finds nothing to do.
-  expect([...first!, ...second!].sort()).toEqual(files.map((_, i) => i + 1));
+  expect([...first!, ...second!].sort((a, b) => a - b)).toEqual(files.map((_, i) => i + 1));
   expect(await migrate(sql, dir)).toEqual([]);
   const tables = await sql<{ table_name: string }[]>`select table_name from information_schema.tables where table_schema = 'public' order by 1`;
   expect(tables.map((table) => table.table_name)).toEqual(
