@@ -9,6 +9,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { testConnection as runConnectionTest } from '../connectors/connection-test.js';
 import { refuseSecrets } from '../connectors/registry.js';
+import { refuseSaasSecrets } from '../connectors/saas-secrets.js';
+import { getSaasConfig } from '../db/saas-configs.js';
 import {
   deleteConnection,
   findConnection,
@@ -139,7 +141,7 @@ export function connectionRoutes(deps: ApiDeps) {
             const parsed = secretsSchemaFor(item.connection_type, item.secrets).safeParse(item.secrets);
             if (!parsed.success) throw new ItemRejected(issuesMessage(parsed.error, ['body', index, 'secrets']));
             const value = parsed.data as ConnectionSecrets;
-            const refused = refuseSecrets(item.connection_type, value, deps.connections);
+            const refused = refuseSecrets(item.connection_type, value, deps.connections) ?? (item.connection_type === 'saas' ? refuseSaasSecrets((await getSaasConfig(tx, item.key))?.config, value, deps.connections?.allow) : undefined);
             if (refused) throw new ItemRejected(`body[${index}].secrets.${refused.field}: ${refused.message}`);
             secrets = isEmpty(value) ? null : value;
           } else if (existing?.secrets_configured && existing.connection_type !== item.connection_type) {
@@ -199,7 +201,9 @@ export function connectionRoutes(deps: ApiDeps) {
       const parsed = secretsSchemaFor(connection.connection_type, body).safeParse(body);
       if (!parsed.success) return respondValidationError(c, zodDetails(parsed.error, 'body'));
       const value = parsed.data as ConnectionSecrets;
-      const refused = refuseSecrets(connection.connection_type, value, deps.connections);
+      const refused =
+        refuseSecrets(connection.connection_type, value, deps.connections) ??
+        (connection.connection_type === 'saas' ? refuseSaasSecrets((await getSaasConfig(deps.sql, key))?.config, value, deps.connections?.allow) : undefined);
       if (refused) return respondValidationError(c, [{ loc: ['body', refused.field], msg: refused.message, type: 'value_error' }]);
       const actor = principal(c).actor;
       const row = await deps.sql.begin(async (tx) => {

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllowList } from '../../src/connectors/allow-list.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { startMailchimp, type MailchimpServer } from '../support/vendors/mailchimp.js';
 
@@ -162,5 +163,41 @@ describe('bad input: 422 naming the line, nothing stored', () => {
     expect(bad.status).toBe(422);
     expect(((await bad.json()) as { problems: { line: number }[] }).problems[0]!.line).toBe(12);
     expect((await put('vendor', base)).status).toBe(200);
+  });
+});
+
+describe("a SaaS connection's secrets are its config's connector params", () => {
+  const secret = (key: string, secrets: Record<string, unknown>, app?: ReturnType<Harness['createApp']>) =>
+    app
+      ? app.request(`${harness.api.url}/api/v1/connection/${key}/secret`, { method: 'PUT', headers: { host: new URL(harness.api.url).host, authorization: `Bearer ${harness.token}`, 'content-type': 'application/json' }, body: JSON.stringify(secrets) })
+      : harness.fetch(`/api/v1/connection/${key}/secret`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(secrets) });
+
+  beforeAll(async () => {
+    await connection('stripe_secrets');
+    expect((await put('stripe_secrets', await example('stripe_config.yml'))).status).toBe(200);
+  });
+
+  it('refuses an unknown param, a missing one, a value that is not a scalar, and a host that is not a host name, naming the param', async () => {
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ host: 'api.stripe.com', api_key: 'sk', payment_types: 'card', items_per_page: 10, region: 'eu' }, 'region', /not a connector param/],
+      [{ host: 'api.stripe.com', payment_types: 'card', items_per_page: 10 }, 'api_key', /required/],
+      [{ host: 'api.stripe.com', api_key: { nested: true }, payment_types: 'card', items_per_page: 10 }, 'api_key', /string, a number/],
+      [{ host: 'https://api.stripe.com', api_key: 'sk', payment_types: 'card', items_per_page: 10 }, 'host', /is not a host name/],
+    ];
+    for (const [secrets, field, message] of cases) {
+      const response = await secret('stripe_secrets', secrets);
+      expect(response.status, field).toBe(422);
+      const body = (await response.json()) as { detail: { loc: string[]; msg: string }[] };
+      expect(body.detail[0]).toMatchObject({ loc: ['body', field], msg: expect.stringMatching(message) });
+    }
+    expect((await secret('stripe_secrets', { host: 'api.stripe.com', api_key: 'sk_test', payment_types: 'card', items_per_page: 10 })).status).toBe(200);
+  });
+
+  it('applies DSRFLOW_CONNECTION_ALLOW to the hosts the params fill in', async () => {
+    const app = harness.createApp({ connections: { ...harness.config.connections, allow: parseAllowList('api.stripe.com') } });
+    const refused = await secret('stripe_secrets', { host: 'evil.example.com', api_key: 'sk', payment_types: 'card', items_per_page: 10 }, app);
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { detail: { loc: string[]; msg: string }[] }).detail[0]).toMatchObject({ loc: ['body', 'host'], msg: expect.stringMatching(/DSRFLOW_CONNECTION_ALLOW/) });
+    expect((await secret('stripe_secrets', { host: 'api.stripe.com', api_key: 'sk', payment_types: 'card', items_per_page: 10 }, app)).status).toBe(200);
   });
 });
