@@ -1,0 +1,36 @@
+/**
+ * Consent propagation: a person's opt-in or opt-out sent to every SaaS connection whose
+ * saas_config has `consent_requests` (Mailchimp's transactional allowlist, for one), with the
+ * request's identities. This is how an opt-out of sale reaches vendors.
+ *
+ * Safe to run again: vendors' consent endpoints are idempotent (adding an address already on a
+ * list, or removing one that is not, changes nothing), so a retried activity sends them again.
+ * Not yet wired into the lifecycle: a policy action type `consent` and its step in the workflow
+ * are what is missing (docs/decisions.md).
+ */
+import { SaasConnector } from '../connectors/saas.js';
+import { readIdentities } from '../db/privacy-requests.js';
+import type { SaasConfig } from '../domain/saas/config.js';
+import type { ExecutionContext } from './context.js';
+
+export interface ConsentResult {
+  connectionKey: string;
+  /** False when the connection's config has no request for this preference. */
+  sent: boolean;
+}
+
+export async function propagateConsent(context: ExecutionContext, input: { privacyRequestId: string; preference: 'opt_in' | 'opt_out' }): Promise<ConsentResult[]> {
+  const connections = await context.sql<{ key: string; config: SaasConfig }[]>`
+    select c.key, s.config from connection_config c join saas_config s on s.connection_key = c.key
+    where not c.disabled and c.connection_type = 'saas' and s.config ? 'consent_requests'
+    order by c.key`;
+  if (!connections.length) return [];
+  const identities = await readIdentities(context.sql, input.privacyRequestId, context.encryptionKey);
+  const results: ConsentResult[] = [];
+  for (const { key } of connections) {
+    const connector = await context.connectors.get(key);
+    if (!(connector instanceof SaasConnector)) continue;
+    results.push({ connectionKey: key, sent: await connector.consent(input.preference, identities) });
+  }
+  return results;
+}
