@@ -9,6 +9,7 @@ import { accessCollection, storeManualRows } from '../src/execution/access.js';
 import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordAccessPackageFailure } from '../src/execution/access-package.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
 import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
+import { propagateConsent } from '../src/execution/consent.js';
 import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
 import { planPrivacyRequest } from '../src/execution/plan.js';
 import type { PlannedRequest as LifecyclePlan } from '../src/domain/lifecycle.js';
@@ -77,6 +78,8 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     accessCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => accessCollection(context, { ...input, attempt: attempt() })),
     eraseCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => eraseCollection(context, { ...input, attempt: attempt() })),
     previewErasure: ({ privacyRequestId }: { privacyRequestId: string }) => step(() => previewErasure(context, privacyRequestId)),
+    /** A person's opt-in or opt-out sent to the SaaS connections with consent_requests (src/execution/consent.ts); no workflow step calls it yet. */
+    propagateConsent: (input: Parameters<typeof propagateConsent>[1]) => step(() => propagateConsent(context, input)),
 
     openManualStep: (input: Parameters<typeof openManualStep>[1]) => step(() => openManualStep(context, input)),
     storeManualRows: (input: Parameters<typeof storeManualRows>[1]) => step(() => storeManualRows(context, input)),
