@@ -39,12 +39,15 @@ export interface VendorServer {
   requests: RecordedRequest[];
   /** The next requests (that match) get these answers first, in order. */
   fail(...faults: Fault[]): void;
+  /** Called before each request is answered: a test may make the answer wait. */
+  hold?: ((request: RecordedRequest) => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
 export async function startVendor(handle: VendorHandler): Promise<VendorServer> {
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
+  const vendorRef: { current?: VendorServer } = {};
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -52,6 +55,7 @@ export async function startVendor(handle: VendorHandler): Promise<VendorServer> 
       const url = new URL(req.url ?? '/', 'http://vendor');
       const request: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       requests.push(request);
+      await vendorRef.current?.hold?.(request);
       const index = faults.findIndex((fault) => !fault.match || fault.match(request));
       if (index >= 0) {
         const [fault] = faults.splice(index, 1);
@@ -76,7 +80,7 @@ export async function startVendor(handle: VendorHandler): Promise<VendorServer> 
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const vendor: VendorServer = {
     port,
     host: `127.0.0.1:${port}`,
     requests,
@@ -87,6 +91,8 @@ export async function startVendor(handle: VendorHandler): Promise<VendorServer> 
         server.close(() => resolve());
       }),
   };
+  vendorRef.current = vendor;
+  return vendor;
 }
 
 /** `Basic` credentials of a request, or undefined. */
