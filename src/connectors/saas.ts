@@ -362,8 +362,9 @@ export class SaasConnector implements Connector {
   private async sendOnce(request: SaasRequest, built: BuiltRequest | { url: string }, purpose: 'read' | 'write' | 'test' | 'token'): Promise<Response2 | undefined> {
     const { url, init } = await this.prepare(request, built);
     const timeoutMs = this.options.timeoutMs ?? 30_000;
+    // The wait for a place under the rate limit is bounded by the limiter; the deadline is the request's own.
+    await this.pace(request, this.controller.signal);
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(timeoutMs)]);
-    await this.pace(request, signal);
     const where = `${init.method} ${url.pathname}`;
     let response: Response;
     let text: string;
