@@ -17,6 +17,9 @@ import { recordConfigurationChange } from '../db/configuration-changes.js';
 import { deleteSaasConfig, getSaasConfig, saveSaasConfig } from '../db/saas-configs.js';
 import type { Dataset } from '../domain/datasets.js';
 import {
+  requestSchema,
+  saasConfigFileSchema,
+  saasConfigSchema,
   describeSaasProblem,
   instanceKeyFor,
   INSTANCE_KEY_PLACEHOLDER,
@@ -80,7 +83,9 @@ const putRoute = secured(
       body: {
         required: true,
         content: {
-          'application/json': { schema: { type: 'object' as const, description: '`{saas_config: {...}}` or the config itself' } },
+          'application/json': {
+            schema: { oneOf: [{ $ref: '#/components/schemas/SaasConfigFile' }, { $ref: '#/components/schemas/SaasConfigBody' }], description: '`{saas_config: {...}}` or the config itself' },
+          },
           ...Object.fromEntries(YAML_TYPES.map((type) => [type, yamlBody])),
         },
       },
@@ -144,8 +149,23 @@ const invalid = (c: Context, problems: SaasConfigProblem[]) =>
     422,
   );
 
+/**
+ * OpenAPI components for the config, generated from the zod schemas the parser validates with.
+ * Strategy configurations are checked per strategy after the schema (`configuration` is any object here).
+ */
+export function saasConfigComponents(): Record<string, Record<string, unknown>> {
+  const registry = z.registry<{ id: string; description?: string }>();
+  registry.add(saasConfigFileSchema, { id: 'SaasConfigFile', description: "A Fides saas_config file: `saas_config:` at the top" });
+  registry.add(saasConfigSchema, { id: 'SaasConfigBody', description: 'A Fides saas_config (keys dsrflow does not use are accepted and ignored)' });
+  registry.add(requestSchema, { id: 'SaasRequest', description: 'A request template: `<placeholders>` are filled from connector params, param_values and identities' });
+  const generated = z.toJSONSchema(registry, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  return Object.fromEntries(Object.entries(generated.schemas).map(([id, { $schema: _schema, $id: _id, ...rest }]) => [id, rest]));
+}
+
 export function saasConfigRoutes(deps: ApiDeps) {
-  return newRouter()
+  const router = newRouter();
+  for (const [name, schema] of Object.entries(saasConfigComponents())) router.openAPIRegistry.registerComponent('schemas', name, schema);
+  return router
     .openapi(putRoute, async (c) => {
       const { connection_key: connectionKey } = c.req.valid('param');
       const connection = await findConnection(deps.sql, connectionKey);

@@ -155,6 +155,9 @@ const oneOrMany = z.unknown().transform((value, ctx): SaasRequest | SaasRequest[
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issueMessage(issue), path: issue.path as PropertyKey[] });
   return z.NEVER;
+}).meta({
+  description: 'A request, or a list of requests',
+  anyOf: [{ $ref: '#/components/schemas/SaasRequest' }, { type: 'array', items: { $ref: '#/components/schemas/SaasRequest' }, minItems: 1 }],
 });
 
 const collectionAddress = z.string().regex(/^[a-zA-Z0-9_.<>-]+\.[^.\s]+$/, 'must be dataset.collection');
