@@ -169,3 +169,68 @@ describe('bad input, located by line', () => {
     expect(problemsOf('saas_config:\n  fides_key: [\n')).toEqual([expect.objectContaining({ line: expect.any(Number), message: expect.stringMatching(/YAML/) })]);
   });
 });
+
+describe('endpoints in the graph', () => {
+  const text = `saas_config:
+  fides_key: vendor
+  name: Vendor
+  connector_params:
+    - name: domain
+  client_config:
+    protocol: https
+    host: <domain>
+  endpoints:
+    - name: user
+      requests:
+        read:
+          method: GET
+          path: /users
+          query_params:
+            - name: email
+              value: <email>
+          param_values:
+            - name: email
+              identity: email
+        delete:
+          method: DELETE
+          path: /users/<id>
+          param_values:
+            - name: id
+              references:
+                - dataset: vendor
+                  field: user.id
+                  direction: from
+    - name: ticket
+      erase_after: [vendor.user]
+      requests:
+        read:
+          method: GET
+          path: /tickets/<user_id>
+          param_values:
+            - name: user_id
+              references:
+                - dataset: shop
+                  field: customer.vendor_id
+                  direction: from
+`;
+  const vendor = { fides_key: 'vendor', collections: [{ name: 'user', fields: [{ name: 'id' }, { name: 'email' }] }, { name: 'ticket', fields: [{ name: 'id' }, { name: 'body', data_categories: ['user.content'] }] }, { name: 'audit', fields: [{ name: 'id' }] }] };
+  const shop = { fides_key: 'shop', collections: [{ name: 'customer', fields: [{ name: 'email', fides_meta: { identity: 'email' } }, { name: 'vendor_id' }] }] };
+
+  it('takes values from another store, erases in erase_after order, and leaves out collections without a read request', () => {
+    const config = parseSaasConfigYaml(text);
+    const merged = mergeSaasConfig(vendor, config);
+    expect(merged.collections.find((collection) => collection.name === 'audit')!.fides_meta).toEqual({ skip_processing: true });
+    expect(merged.collections.find((collection) => collection.name === 'user')!.fields.find((field) => field.name === 'email')!.fides_meta).toEqual({ identity: 'email' });
+    const plan = planTraversal({ datasets: [{ connectionKey: 'shop', dataset: shop }, { connectionKey: 'vendor', dataset: merged }], identities: ['email'] });
+    const ticket = plan.collections.find((collection) => collection.key === 'vendor:ticket')!;
+    expect(ticket.upstream).toEqual(['shop:customer']);
+    expect(ticket.inputs).toEqual([{ field: 'user_id', from: { collection: 'shop:customer', field: 'vendor_id' } }]);
+    expect(ticket.erasureUpstream).toContain('vendor:user');
+    expect(plan.collections.map((collection) => collection.key)).not.toContain('vendor:audit');
+  });
+
+  it('refuses a reference into a stored dataset that lacks the field', () => {
+    const otherDatasets = new Map([['shop', { ...shop, collections: [{ name: 'customer', fields: [{ name: 'email' }] }] }]]);
+    expect(problemsOf(text, { otherDatasets })).toEqual([expect.objectContaining({ line: 40, message: 'references unknown field shop.customer.vendor_id' })]);
+  });
+});
