@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { parseDatasetYaml } from '../../src/domain/datasets.js';
+import { parseDatasetYaml, type Dataset } from '../../src/domain/datasets.js';
 import { isHost, parseSaasConfigYaml, SaasConfigValidationError, substituteInstanceKey } from '../../src/domain/saas/config.js';
 import { mergeSaasConfig } from '../../src/domain/saas/graph.js';
 import { planTraversal } from '../../src/domain/graph.js';
@@ -213,8 +213,8 @@ describe('endpoints in the graph', () => {
                   field: customer.vendor_id
                   direction: from
 `;
-  const vendor = { fides_key: 'vendor', collections: [{ name: 'user', fields: [{ name: 'id' }, { name: 'email' }] }, { name: 'ticket', fields: [{ name: 'id' }, { name: 'body', data_categories: ['user.content'] }] }, { name: 'audit', fields: [{ name: 'id' }] }] };
-  const shop = { fides_key: 'shop', collections: [{ name: 'customer', fields: [{ name: 'email', fides_meta: { identity: 'email' } }, { name: 'vendor_id' }] }] };
+  const vendor = <Dataset>{ fides_key: 'vendor', collections: [{ name: 'user', fields: [{ name: 'id' }, { name: 'email' }] }, { name: 'ticket', fields: [{ name: 'id' }, { name: 'body', data_categories: ['user.content'] }] }, { name: 'audit', fields: [{ name: 'id' }] }] };
+  const shop = <Dataset>{ fides_key: 'shop', collections: [{ name: 'customer', fields: [{ name: 'email', fides_meta: { identity: 'email' } }, { name: 'vendor_id' }] }] };
 
   it('takes values from another store, erases in erase_after order, and leaves out collections without a read request', () => {
     const config = parseSaasConfigYaml(text);
@@ -230,7 +230,7 @@ describe('endpoints in the graph', () => {
   });
 
   it('refuses a reference into a stored dataset that lacks the field', () => {
-    const otherDatasets = new Map([['shop', { ...shop, collections: [{ name: 'customer', fields: [{ name: 'email' }] }] }]]);
+    const otherDatasets = new Map([['shop', <Dataset>{ ...shop, collections: [{ name: 'customer', fields: [{ name: 'email' }] }] }]]);
     expect(problemsOf(text, { otherDatasets })).toEqual([expect.objectContaining({ line: 40, message: 'references unknown field shop.customer.vendor_id' })]);
   });
 });
