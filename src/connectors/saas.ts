@@ -5,7 +5,8 @@
  *   rate_limit_config, held in Postgres for all workers (src/connectors/rate-limiter.ts).
  * - Reads stream page by page (`stream`): each page's records are handed on before the next
  *   page is asked for, so a read of any size holds one page in memory.
- * - HTTP outcomes: 401/403 `permission` (not retried); 404 on a read is no data; 429 is
+ * - HTTP outcomes: 401/403 `permission` (not retried); 404 on a read is no data, on an update
+ *   or delete a record already gone; 429 is
  *   `rate_limited` with the server's Retry-After; 5xx, resets and timeouts are retried here a
  *   few times with backoff and then left to the activity's retries; anything else fails with
  *   the status and a short excerpt of the body, with the connection's secrets masked.
@@ -386,7 +387,9 @@ export class SaasConnector implements Connector {
       }
       return { status: response.status, headers: response.headers, body, text };
     }
-    if (response.status === 404 && purpose === 'read') return undefined;
+    // A read that finds nothing; an update or delete of a record that is no longer there (a retried
+    // erasure whose first attempt already deleted it): nothing to do, which is what was asked.
+    if (response.status === 404 && (purpose === 'read' || purpose === 'write')) return undefined;
     if (ignored) return undefined;
     const excerpt = this.redact(text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()).slice(0, 200);
     const detail = `${where} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`;

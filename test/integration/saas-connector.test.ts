@@ -164,6 +164,8 @@ describe('Stripe (bearer auth, cursor pagination, form-encoded updates, deletes)
     expect(await connector.deleteRows({ collection: 'tax_id', keys: [{ id: 'txi_cus_jane' }], rows: [{ id: 'txi_cus_jane', customer: 'cus_jane' }] })).toBe(1);
     expect(stripe.requests.at(-1)).toMatchObject({ method: 'DELETE', path: '/v1/customers/cus_jane/tax_ids/txi_cus_jane' });
     expect(stripe.of('tax_id', 'txi_cus_jane')).toBeUndefined();
+    // Again, as a retried erasure would: the record is gone (404), which is what was asked.
+    expect(await connector.deleteRows({ collection: 'tax_id', keys: [{ id: 'txi_cus_jane' }], rows: [{ id: 'txi_cus_jane', customer: 'cus_jane' }] })).toBe(1);
     expect(await connector.deleteRows({ collection: 'invoice', keys: [{ id: 'in_cus_jane_draft' }, { id: 'in_cus_jane_paid' }] })).toBe(2);
     expect(stripe.of('invoice', 'in_cus_jane_draft')).toBeUndefined();
     expect(stripe.of('invoice', 'in_cus_jane_paid')).toBeDefined();
