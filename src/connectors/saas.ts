@@ -130,7 +130,7 @@ export class SaasConnector implements Connector {
     if (!endpoint || !request) throw new ConnectorError('not_found', `The saas_config ${this.config.fides_key} has no read request for ${query.collection}`);
     const identities = query.identities ?? {};
     const inputs = new Map(query.filters.map((filter) => [filter.field, filter.values]));
-    const combinations = readCombinations(request, inputs, this.params);
+    const combinations = readCombinations(request, inputs, this.params, query.groups);
     const fields = new Set(query.fields);
     const seen = combinations.length > 1 ? new Set<string>() : undefined;
     const batchSize = this.options.batchSize ?? 500;

@@ -10,6 +10,11 @@ export interface CollectionQuery {
   filters: { field: string; values: unknown[] }[];
   /** The request's identities by name: SaaS connectors fill templates and filters with them. */
   identities?: Record<string, unknown> | undefined;
+  /**
+   * The values of several filter fields that came from one upstream row, one entry per row
+   * (only for upstream collections that feed more than one field): SaaS `grouped_inputs`.
+   */
+  groups?: Record<string, unknown>[] | undefined;
 }
 
 /** Rows to change, each addressed by its primary key values. */

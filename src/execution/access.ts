@@ -15,7 +15,7 @@ import { fieldsAffected } from '../domain/policies.js';
 import { eventKey } from '../domain/lifecycle.js';
 import { recordTaskAttempt, recordTaskFinished } from '../db/request-tasks.js';
 import type { ExecutionContext } from './context.js';
-import { lookupValues, plannedStep, type PlannedStep } from './inputs.js';
+import { lookupGroups, lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
 export interface CollectionStep {
   privacyRequestId: string;
@@ -106,7 +106,8 @@ export async function accessCollection(context: ExecutionContext, stepInput: Col
   if (connector.stream) {
     // SaaS reads page by page; their templates and filters may use any identity.
     const identities = await readIdentities(context.sql, privacyRequestId, context.encryptionKey);
-    return completeAccess(context, step, privacyRequestId, collection, run, connector.stream({ ...query, identities }), 'success');
+    const groups = await lookupGroups(context, privacyRequestId, step.node);
+    return completeAccess(context, step, privacyRequestId, collection, run, connector.stream({ ...query, identities, groups }), 'success');
   }
   const rows = await connector.retrieve(query);
   return completeAccess(context, step, privacyRequestId, collection, run, rows, 'success');

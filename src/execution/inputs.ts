@@ -3,7 +3,7 @@
  * collections found. Used to query a data store, and as the locators a person is given for a
  * manual collection.
  */
-import { accessResultValues } from '../db/access-results.js';
+import { accessResultValues, readAccessResults } from '../db/access-results.js';
 import { getSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { readIdentities } from '../db/privacy-requests.js';
 import type { DatasetCollection } from '../domain/datasets.js';
@@ -60,4 +60,28 @@ export async function lookupValues(context: ExecutionContext, privacyRequestId: 
     byField.set(field, set);
   }
   return new Map([...byField].map(([field, values]) => [field, [...values.values()]]));
+}
+
+/**
+ * For each upstream collection that feeds more than one field of this collection, the values of
+ * those fields row by row (SaaS `grouped_inputs` keep them together): `{field: value, …}` per row.
+ */
+export async function lookupGroups(context: ExecutionContext, privacyRequestId: string, node: PlannedCollection): Promise<Record<string, unknown>[]> {
+  const byUpstream = new Map<CollectionKey, { field: string; from: string }[]>();
+  for (const input of node.inputs) {
+    if (!('collection' in input.from)) continue;
+    const list = byUpstream.get(input.from.collection) ?? [];
+    list.push({ field: input.field.split('.')[0]!, from: input.from.field });
+    byUpstream.set(input.from.collection, list);
+  }
+  const groups = new Map<string, Record<string, unknown>>();
+  for (const [upstream, fields] of byUpstream) {
+    if (fields.length < 2) continue;
+    const { dataset, collection } = splitCollectionKey(upstream);
+    for (const row of await readAccessResults(context.sql, privacyRequestId, dataset, collection)) {
+      const group = Object.fromEntries(fields.map(({ field, from }) => [field, from.split('.').reduce<unknown>((value, part) => (value as Record<string, unknown> | null | undefined)?.[part], row)]));
+      groups.set(JSON.stringify(group), group);
+    }
+  }
+  return [...groups.values()];
 }

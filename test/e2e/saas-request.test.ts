@@ -60,6 +60,24 @@ const LOYALTY_CONFIG = `saas_config:
                 - dataset: loyalty
                   field: member.id
                   direction: from
+    - name: visit
+      requests:
+        read:
+          method: GET
+          path: /stores/<store>/members/<member_id>/visits
+          grouped_inputs: [store, member_id]
+          param_values:
+            - name: store
+              references:
+                - dataset: loyalty
+                  field: member.store
+                  direction: from
+            - name: member_id
+              references:
+                - dataset: loyalty
+                  field: member.id
+                  direction: from
+          data_path: visits
 `;
 const LOYALTY_DATASET = `dataset:
   - fides_key: loyalty
@@ -74,13 +92,19 @@ const LOYALTY_DATASET = `dataset:
             data_categories: [user.name]
           - name: points
             data_categories: [user.financial]
+          - name: store
+      - name: visit
+        fields:
+          - name: id
+          - name: at
+            data_categories: [user.behavior]
 `;
 
 let harness: Harness;
 let mailchimp: MailchimpServer;
 let stripe: StripeServer;
 let loyalty: VendorServer;
-const loyaltyMembers = new Map<string, { id: string; customer_id: number; name: string; points: number }>();
+const loyaltyMembers = new Map<string, { id: string; customer_id: number; name: string; points: number; store: string }>();
 
 async function api(path: string, init: RequestInit & { body: string }, contentType = 'application/x-yaml') {
   const response = await harness.fetch(path, { ...init, headers: { 'content-type': contentType } });
@@ -107,15 +131,20 @@ beforeAll(async () => {
   harness = await createHarness({ env: { DSRFLOW_SAAS_LOOPBACK_HTTP: 'true', DSRFLOW_ACTIVITY_MAX_ATTEMPTS: '4' } });
   mailchimp = await startMailchimp({ data: mailchimpData(EMAIL, 5) });
   stripe = await startStripe({ data: stripeData(EMAIL, 5) });
-  loyaltyMembers.set('lm_1', { id: 'lm_1', customer_id: 1, name: 'John Customer', points: 120 });
-  loyaltyMembers.set('lm_2', { id: 'lm_2', customer_id: 1, name: 'John C.', points: 5 });
-  loyaltyMembers.set('lm_3', { id: 'lm_3', customer_id: 2, name: 'Jill Customer', points: 40 });
+  loyaltyMembers.set('lm_1', { id: 'lm_1', customer_id: 1, name: 'John Customer', points: 120, store: 's1' });
+  loyaltyMembers.set('lm_2', { id: 'lm_2', customer_id: 1, name: 'John C.', points: 5, store: 's2' });
+  loyaltyMembers.set('lm_3', { id: 'lm_3', customer_id: 2, name: 'Jill Customer', points: 40, store: 's1' });
   loyalty = await startVendor((request) => {
     if (request.headers['x-api-key'] !== 'loyal-key') return { status: 403, body: { error: 'forbidden' } };
     if (request.method === 'GET' && request.path === '/members') {
       const all = [...loyaltyMembers.values()].filter((member) => String(member.customer_id) === request.query.get('customer_id'));
       const page = Number(request.query.get('page') ?? 0);
       return { status: 200, body: { members: all.slice(page, page + 1), next: page + 1 < all.length ? `/members?customer_id=${request.query.get('customer_id')}&page=${page + 1}` : null } };
+    }
+    const visits = /^\/stores\/([^/]+)\/members\/([^/]+)\/visits$/.exec(request.path);
+    if (request.method === 'GET' && visits) {
+      const member = loyaltyMembers.get(visits[2]!);
+      return member && member.store === visits[1] ? { status: 200, body: { visits: [{ id: `v_${member.id}`, at: '2026-01-01' }] } } : { status: 404, body: { error: 'no such member in that store' } };
     }
     const match = /^\/members\/([^/]+)$/.exec(request.path);
     if (request.method === 'DELETE' && match && loyaltyMembers.delete(match[1]!)) return { status: 204 };
@@ -158,8 +187,10 @@ describe('an access request across Postgres and four SaaS connections', () => {
       bank_account: 1, card: 1, charge: 5, credit_note: 1, customer: 1, customer_balance_transaction: 1, dispute: 1, invoice: 2, invoice_item: 1, payment_intent: 1, payment_method: 1, subscription: 1, tax_id: 1,
     });
     // The loyalty lookup took customer-1's id from Postgres, and followed the body's next link.
-    expect(await completed(id, 'access', 'loyalty')).toEqual({ member: 2 });
-    expect(loyalty.requests.filter((request) => request.method === 'GET').map((request) => request.query.get('customer_id'))).toEqual(['1', '1']);
+    expect(await completed(id, 'access', 'loyalty')).toEqual({ member: 2, visit: 2 });
+    expect(loyalty.requests.filter((request) => request.path === '/members').map((request) => request.query.get('customer_id'))).toEqual(['1', '1']);
+    // grouped_inputs: each member with its own store, not every store with every member.
+    expect(loyalty.requests.filter((request) => request.path.endsWith('/visits')).map((request) => request.path).sort()).toEqual(['/stores/s1/members/lm_1/visits', '/stores/s2/members/lm_2/visits']);
   });
 
   it('stores what the vendors returned, only the fields the dataset declares', async () => {

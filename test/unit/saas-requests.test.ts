@@ -112,6 +112,29 @@ describe('which requests a read makes', () => {
     ]);
   });
 
+  it('keeps grouped values from one upstream record together when the records are known', () => {
+    const template = request({
+      grouped_inputs: ['organization_slug', 'project_slug', 'query'],
+      param_values: [
+        { name: 'organization_slug', references: [{ dataset: 's', field: 'projects.organization.slug', direction: 'from' }] },
+        { name: 'project_slug', references: [{ dataset: 's', field: 'projects.slug', direction: 'from' }] },
+        { name: 'query', identity: 'email' },
+      ],
+    });
+    const inputs = new Map([['organization_slug', ['org-a', 'org-b']], ['project_slug', ['p1', 'p2']], ['query', ['jane@example.com']]]);
+    const groups = [
+      { organization_slug: 'org-a', project_slug: 'p1' },
+      { organization_slug: 'org-b', project_slug: 'p2' },
+      { organization_slug: 'org-b', project_slug: 'p2' },
+    ];
+    expect(readCombinations(template, inputs, {}, groups)).toEqual([
+      { organization_slug: 'org-a', project_slug: 'p1', query: 'jane@example.com' },
+      { organization_slug: 'org-b', project_slug: 'p2', query: 'jane@example.com' },
+    ]);
+    // Without the records, every combination (four).
+    expect(readCombinations(template, inputs, {})).toHaveLength(4);
+  });
+
   it('fills an update from the record it erases', () => {
     const template = request({
       method: 'PUT',

@@ -89,7 +89,7 @@ export function getPath(value: unknown, path: string): unknown {
  * One map of placeholder values per request a read makes. `inputs` are the values the graph
  * gathered for this collection, by param_value name.
  */
-export function readCombinations(request: SaasRequest, inputs: Map<string, unknown[]>, params: Values): Values[] {
+export function readCombinations(request: SaasRequest, inputs: Map<string, unknown[]>, params: Values, groups: Values[] = []): Values[] {
   const fixed: Values = { ...params };
   const alternatives: { name: string; values: unknown[] }[] = [];
   const grouped = new Set(request.grouped_inputs ?? []);
@@ -107,6 +107,23 @@ export function readCombinations(request: SaasRequest, inputs: Map<string, unkno
   }
   if (groupedValues.length) {
     if (groupedValues.some((group) => group.values.length === 0)) return [];
+    // Values that came from one upstream record stay together (an organization with its own
+    // projects, not with every project found); identities join each of them.
+    const references = groupedValues.filter(({ name }) => (request.param_values ?? []).some((param) => param.name === name && param.references !== undefined));
+    const together = groups.filter((group) => references.length > 0 && references.every(({ name }) => group[name] !== undefined && group[name] !== null));
+    if (together.length) {
+      const others = groupedValues.filter((group) => !references.includes(group));
+      const seen = new Set<string>();
+      return together.flatMap((group) => {
+        const picked = Object.fromEntries(references.map(({ name }) => [name, group[name]]));
+        let combos: Values[] = [picked];
+        for (const other of others) combos = combos.flatMap((combo) => other.values.map((value) => ({ ...combo, [other.name]: value })));
+        return combos.filter((combo) => {
+          const key = JSON.stringify(combo);
+          return !seen.has(key) && (seen.add(key), true);
+        }).map((combo) => ({ ...fixed, ...combo }));
+      });
+    }
     let combos: Values[] = [{}];
     for (const group of groupedValues) combos = combos.flatMap((combo) => group.values.map((value) => ({ ...combo, [group.name]: value })));
     return combos.map((combo) => ({ ...fixed, ...combo }));
