@@ -327,6 +327,15 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
         timers.get(command.timer)?.cancel();
         timers.delete(command.timer);
         return;
+      case 'propagateConsent':
+        return run(() =>
+          collectionSteps(settings!, `consent ${command.preference}`)
+            .propagateConsent({ privacyRequestId, preference: command.preference })
+            .then(
+              (results): LifecycleEvent => ({ type: 'consentPropagated', at: now(), results }),
+              (error): LifecycleEvent => ({ type: 'consentFailed', at: now(), message: describeFailure(error).message }),
+            ),
+        );
       case 'previewErasure':
         return run(() => bookkeeping.previewErasure({ privacyRequestId }).then((): LifecycleEvent => ({ type: 'erasurePreviewed', at: now() })));
       case 'preparePackage':

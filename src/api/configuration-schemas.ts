@@ -16,7 +16,7 @@ import { mariadbSecretsSchema } from '../connectors/mariadb.js';
 import { postgresSecretsSchema } from '../connectors/postgres.js';
 import { CONNECTION_TYPES } from '../domain/connections.js';
 import { collectionSchema, datasetSchema, fidesKey, fieldSchema, maskingStrategySchema } from '../domain/datasets.js';
-import { ACTION_TYPES, dataCategory } from '../domain/policies.js';
+import { ACTION_TYPES, CONSENT_PREFERENCES, dataCategory } from '../domain/policies.js';
 import { REGULATIONS, regulationSchema } from '../domain/deadlines.js';
 
 export const MAX_CONFIGURATION_ITEMS_PER_CALL = 50;
@@ -256,6 +256,7 @@ export const RuleSchema = z
     action_type: z.enum(ACTION_TYPES),
     masking_strategy: MaskingStrategyDocSchema.nullable(),
     targets: z.array(RuleTargetSchema),
+    consent_preference: z.enum(CONSENT_PREFERENCES).optional().meta({ description: 'Consent rules: what is sent to vendors whose saas_config has consent_requests' }),
   })
   .meta({ id: 'Rule' });
 
@@ -279,7 +280,10 @@ export const RuleUpsertSchema = z
     key: fidesKey.meta({ example: 'erase_contact_data' }),
     name: displayName.meta({ example: 'Erase contact data' }),
     action_type: oneOf(ACTION_TYPES),
-    masking_strategy: MaskingStrategyDocSchema.nullish().meta({ description: 'Required for erasure rules, not allowed for access rules' }),
+    masking_strategy: MaskingStrategyDocSchema.nullish().meta({ description: 'Required for erasure rules, not allowed for access and consent rules' }),
+    consent_preference: oneOf(CONSENT_PREFERENCES).optional().meta({
+      description: 'Consent rules only (opt_out when absent): sent, after access and erasure, to every SaaS connection whose saas_config has consent_requests',
+    }),
   })
   .meta({
     id: 'RuleUpsert',

@@ -54,6 +54,7 @@ const toRule = (rule: PolicyRule): z.infer<typeof RuleSchema> => ({
   action_type: rule.action_type,
   masking_strategy: rule.masking_strategy,
   targets: rule.targets.map(toTarget),
+  ...(rule.consent_preference ? { consent_preference: rule.consent_preference } : {}),
 });
 export const toPolicyResponse = (policy: Policy): z.infer<typeof PolicySchema> => ({
   key: policy.key,
@@ -189,8 +190,9 @@ export function policyRoutes(deps: ApiDeps) {
         async (tx, item, index) => {
           const masking = item.masking_strategy ?? null;
           if (item.action_type === 'erasure' && !masking) throw new ItemRejected(`body[${index}].masking_strategy: an erasure rule needs a masking strategy`);
-          if (item.action_type === 'access' && masking) throw new ItemRejected(`body[${index}].masking_strategy: an access rule takes no masking strategy`);
-          await upsertRule(tx, policyKey, { key: item.key, name: item.name, action_type: item.action_type, masking_strategy: masking });
+          if (item.action_type !== 'erasure' && masking) throw new ItemRejected(`body[${index}].masking_strategy: ${item.action_type === 'access' ? 'an access' : 'a consent'} rule takes no masking strategy`);
+          if (item.action_type !== 'consent' && item.consent_preference) throw new ItemRejected(`body[${index}].consent_preference: only a consent rule takes a consent preference`);
+          await upsertRule(tx, policyKey, { key: item.key, name: item.name, action_type: item.action_type, masking_strategy: masking, ...(item.consent_preference ? { consent_preference: item.consent_preference } : {}) });
           await recordConfigurationChange(tx, { resource: 'policy_rule', key: `${policyKey}/${item.key}`, change: 'updated', actor });
           return (await getRule(tx, policyKey, item.key))!;
         },

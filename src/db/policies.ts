@@ -22,8 +22,8 @@ export async function savePolicy(tx: TransactionSql, policy: Policy): Promise<vo
 
 async function insertRule(tx: TransactionSql, policyKey: string, rule: PolicyRule): Promise<void> {
   await tx`
-    insert into policy_rule (policy_key, key, name, action_type, masking_strategy)
-    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : tx.json(asJson(rule.masking_strategy))})`;
+    insert into policy_rule (policy_key, key, name, action_type, masking_strategy, consent_preference)
+    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : tx.json(asJson(rule.masking_strategy))}, ${rule.consent_preference ?? null})`;
   for (const target of rule.targets) {
     await tx`
       insert into rule_target (policy_key, rule_key, key, name, data_category)
@@ -32,7 +32,7 @@ async function insertRule(tx: TransactionSql, policyKey: string, rule: PolicyRul
 }
 
 type PolicyHeaderRow = Omit<Policy, 'rules'>;
-type RuleRow = Omit<PolicyRule, 'targets'> & { policy_key: string };
+type RuleRow = Omit<PolicyRule, 'targets' | 'consent_preference'> & { policy_key: string; consent_preference: PolicyRule['consent_preference'] | null };
 type TargetRow = { policy_key: string; rule_key: string; key: string; name: string | null; data_category: string };
 
 const targetOf = ({ key, name, data_category }: TargetRow): RuleTarget => ({ key, data_category, ...(name !== null ? { name } : {}) });
@@ -42,15 +42,16 @@ async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]):
   if (!policies.length) return [];
   const keys = sql.array(policies.map((policy) => policy.key));
   const rules = await sql<RuleRow[]>`
-    select policy_key, key, name, action_type, masking_strategy from policy_rule where policy_key = any(${keys}) order by created_at, key`;
+    select policy_key, key, name, action_type, masking_strategy, consent_preference from policy_rule where policy_key = any(${keys}) order by created_at, key`;
   const targets = await sql<TargetRow[]>`
     select policy_key, rule_key, key, name, data_category from rule_target where policy_key = any(${keys}) order by created_at, key`;
   return policies.map((policy) => ({
     ...policy,
     rules: rules
       .filter((rule) => rule.policy_key === policy.key)
-      .map(({ policy_key: _policyKey, ...rule }) => ({
+      .map(({ policy_key: _policyKey, consent_preference: preference, ...rule }) => ({
         ...rule,
+        ...(preference ? { consent_preference: preference } : {}),
         targets: targets.filter((target) => target.policy_key === policy.key && target.rule_key === rule.key).map(targetOf),
       })),
   }));
@@ -109,12 +110,13 @@ export async function upsertPolicyHeader(
 /** Creates a rule or updates it; its targets are left as they are. */
 export async function upsertRule(sql: Sql | TransactionSql, policyKey: string, rule: Omit<PolicyRule, 'targets'>): Promise<void> {
   await sql`
-    insert into policy_rule (policy_key, key, name, action_type, masking_strategy)
-    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : sql.json(asJson(rule.masking_strategy))})
+    insert into policy_rule (policy_key, key, name, action_type, masking_strategy, consent_preference)
+    values (${policyKey}, ${rule.key}, ${rule.name}, ${rule.action_type}, ${rule.masking_strategy === null ? null : sql.json(asJson(rule.masking_strategy))}, ${rule.consent_preference ?? null})
     on conflict (policy_key, key) do update set
       name = excluded.name,
       action_type = excluded.action_type,
       masking_strategy = excluded.masking_strategy,
+      consent_preference = excluded.consent_preference,
       updated_at = now()`;
 }
 
@@ -129,13 +131,14 @@ export async function upsertRuleTarget(sql: Sql | TransactionSql, policyKey: str
 
 /** One rule of a policy with its targets. */
 export async function getRule(sql: Sql | TransactionSql, policyKey: string, ruleKey: string): Promise<PolicyRule | undefined> {
-  const [rule] = await sql<Omit<PolicyRule, 'targets'>[]>`
-    select key, name, action_type, masking_strategy from policy_rule where policy_key = ${policyKey} and key = ${ruleKey}`;
-  if (!rule) return undefined;
+  const [row] = await sql<(Omit<PolicyRule, 'targets' | 'consent_preference'> & { consent_preference: PolicyRule['consent_preference'] | null })[]>`
+    select key, name, action_type, masking_strategy, consent_preference from policy_rule where policy_key = ${policyKey} and key = ${ruleKey}`;
+  if (!row) return undefined;
+  const { consent_preference: preference, ...rule } = row;
   const targets = await sql<TargetRow[]>`
     select policy_key, rule_key, key, name, data_category from rule_target
     where policy_key = ${policyKey} and rule_key = ${ruleKey} order by created_at, key`;
-  return { ...rule, targets: targets.map(targetOf) };
+  return { ...rule, ...(preference ? { consent_preference: preference } : {}), targets: targets.map(targetOf) };
 }
 
 export async function getRuleTarget(sql: Sql | TransactionSql, policyKey: string, ruleKey: string, targetKey: string): Promise<RuleTarget | undefined> {

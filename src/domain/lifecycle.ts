@@ -15,10 +15,11 @@
  */
 import { claimedActor, manualRowsProblem, parseAction, type ActionName, type ActionPayload } from './actions.js';
 import { dueAt, extendedDueAt, REGIMES, type DeadlineOptions, type Regulation } from './deadlines.js';
-import type { ActionType } from './policies.js';
+import type { ActionType, ConsentPreference } from './policies.js';
 import type { PrivacyRequestStatus } from './privacy-requests.js';
 
-export type Phase = ActionType;
+/** The phases that run collections (consent sends to vendors once, after them). */
+export type Phase = Exclude<ActionType, 'consent'>;
 
 /** What one step of a collection wrote in the execution log. */
 export const EXECUTION_LOG_STATUSES = ['in_processing', 'retrying', 'complete', 'error', 'skipped', 'paused'] as const;
@@ -89,6 +90,8 @@ export interface PlannedRequest {
   deadline?: PlannedDeadline | null;
   /** The policy asks the person to prove who they are before anything runs. */
   requiresVerification?: boolean;
+  /** The policy has a consent rule: this preference goes to vendors once access and erasure are done. */
+  consentPreference?: ConsentPreference;
 }
 
 export type ManualAnswer = { phase: 'access'; rows: Record<string, unknown>[]; userId: string | null } | { phase: 'erasure'; rowCount: number; userId: string | null };
@@ -104,7 +107,7 @@ export interface Task {
 }
 
 export interface Warning {
-  phase: Phase;
+  phase: ActionType;
   collection: string;
   reason: string;
 }
@@ -128,6 +131,8 @@ export const AUDIT_LOG_ACTIONS = [
   'overdue',
   'legal_hold_placed',
   'legal_hold_lifted',
+  'consent_sent',
+  'consent_failed',
   'duplicate',
 ] as const;
 export type AuditLogAction = (typeof AUDIT_LOG_ACTIONS)[number];
@@ -139,7 +144,7 @@ export interface AuditEntry {
   message: string | null;
 }
 
-export type Stage = 'planning' | 'verification' | 'review' | 'access' | 'package' | 'erasure_confirmation' | 'erasure' | 'finished';
+export type Stage = 'planning' | 'verification' | 'review' | 'access' | 'package' | 'erasure_confirmation' | 'erasure' | 'consent' | 'finished';
 
 export interface LifecycleState {
   /**
@@ -159,8 +164,10 @@ export interface LifecycleState {
   review: { decision: 'approve' | 'deny'; by: string; reason: string | null; applied: boolean } | null;
   cancel: { by: string | null; reason: string } | null;
   erasureConfirmed: boolean;
-  /** Something other than a collection is in flight: the erasure preview or the access package. */
-  busy: 'preview' | 'package' | null;
+  /** Something other than a collection is in flight: the erasure preview, the access package, or consent being sent. */
+  busy: 'preview' | 'package' | 'consent' | null;
+  /** The consent step ran (its preference sent, or given up with a warning). Absent before consent rules existed. */
+  consentSent?: boolean;
   /** Accepted retries and refused actions so far: they number their audit rows. */
   retries: number;
   rejections: number;
@@ -223,6 +230,9 @@ export type LifecycleEvent =
   | { type: 'timerFired'; at: string; timer: string }
   | { type: 'erasurePreviewed'; at: string }
   | { type: 'packagePrepared'; at: string }
+  /** The consent step's outcome: per SaaS connection with consent requests, whether its config had one for the preference. */
+  | { type: 'consentPropagated'; at: string; results: { connectionKey: string; sent: boolean }[] }
+  | { type: 'consentFailed'; at: string; message: string }
   | { type: 'historyLimitReached'; at: string };
 
 export interface TransitionRecord {
@@ -244,6 +254,8 @@ export interface RequestFactsRecord {
 
 export type LifecycleCommand =
   | { type: 'plan' }
+  /** Sends the preference to every SaaS connection whose saas_config has consent_requests. */
+  | { type: 'propagateConsent'; preference: ConsentPreference }
   /** Bookkeeping, carried out one after the other in this order: a status, an audit row, a task row, an error in the log. */
   | { type: 'record'; at: string; transition?: TransitionRecord; audit?: AuditEntry; facts?: RequestFactsRecord }
   /** A webhook event for subscribers, written to the outbox with the bookkeeping before it. Never identity values. */
@@ -575,6 +587,27 @@ class Step {
         if (state.busy !== 'package') return;
         state.busy = null;
         break;
+      case 'consentPropagated': {
+        if (state.busy !== 'consent') return;
+        state.busy = null;
+        state.consentSent = true;
+        const preference = state.plan!.consentPreference!;
+        const sent = event.results.filter((result) => result.sent).map((result) => result.connectionKey);
+        const without = event.results.filter((result) => !result.sent).map((result) => result.connectionKey);
+        const message = !event.results.length
+          ? `${preference}: no SaaS connection takes consent requests`
+          : [sent.length ? `${preference} sent to ${sent.join(', ')}` : '', without.length ? `no ${preference} request in ${without.join(', ')}` : ''].filter(Boolean).join('; ');
+        this.commands.push({ type: 'record', at: this.at, audit: { eventKey: 'consent', action: 'consent_sent', userId: 'system', message } });
+        break;
+      }
+      case 'consentFailed':
+        if (state.busy !== 'consent') return;
+        state.busy = null;
+        state.consentSent = true;
+        // The vendors were retried for a while; the request still completes, saying what it could not do.
+        this.warn('consent', 'consent', event.message);
+        this.commands.push({ type: 'record', at: this.at, audit: { eventKey: 'consent', action: 'consent_failed', userId: 'system', message: event.message } });
+        break;
       case 'historyLimitReached':
         if (!isFinal(state)) state.draining = true;
         break;
@@ -609,7 +642,9 @@ class Step {
     const state = this.state;
     const plan = state.plan!;
     const pending = (): Task[] => plan.collections.map(() => ({ status: 'pending', run: 1 }));
-    state.tasks = { access: pending(), erasure: plan.actionTypes.includes('erasure') ? pending() : [] };
+    // A consent-only policy reads nothing: it only tells vendors.
+    const reads = plan.actionTypes.includes('access') || plan.actionTypes.includes('erasure');
+    state.tasks = { access: reads ? pending() : [], erasure: plan.actionTypes.includes('erasure') ? pending() : [] };
     for (const phase of ['access', 'erasure'] as const) {
       state.counts[phase] = { ...noCounts(), pending: state.tasks[phase].length };
       state.ready[phase] = state.tasks[phase].flatMap((_, position) => (this.index.upstream[phase][position]!.length === 0 ? [position] : []));
@@ -1038,7 +1073,7 @@ class Step {
   }
 
   /** A collection skipped while the person's data is (or may be) still there: no answer in time, or erasure that could not address it. */
-  private warn(phase: Phase, collection: string, reason: string): void {
+  private warn(phase: ActionType, collection: string, reason: string): void {
     this.state.warnings.push({ phase, collection, reason });
   }
 
@@ -1137,9 +1172,13 @@ class Step {
           }
           return;
         }
-        this.finishComplete();
+        this.afterPhases();
         return;
       }
+      case 'consent':
+        if (state.busy) return;
+        this.finishComplete();
+        return;
       case 'package':
         if (state.busy) return;
         this.enterErasure();
@@ -1158,7 +1197,7 @@ class Step {
     const state = this.state;
     const plan = state.plan!;
     if (!plan.actionTypes.includes('erasure')) {
-      this.finishComplete();
+      this.afterPhases();
       return;
     }
     if (plan.requiresErasureConfirmation && !state.erasureConfirmed) {
@@ -1244,6 +1283,19 @@ class Step {
       delete state.pendingEffects[ack];
       this.resolved.push(Number(ack));
     }
+  }
+
+  /** Access and erasure done: consent goes to vendors when the policy has a consent rule, then the request is complete. */
+  private afterPhases(): void {
+    const state = this.state;
+    const preference = state.plan!.consentPreference;
+    if (!preference || state.consentSent) {
+      this.finishComplete();
+      return;
+    }
+    state.stage = 'consent';
+    state.busy = 'consent';
+    this.commands.push({ type: 'propagateConsent', preference });
   }
 
   private finishComplete(): void {

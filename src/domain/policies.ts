@@ -9,8 +9,11 @@ import { z } from 'zod';
 import { fidesKey, leafFields, maskingStrategySchema, type DatasetCollection, type MaskingStrategyConfig } from './datasets.js';
 import { regulationSchema } from './deadlines.js';
 
-export const ACTION_TYPES = ['access', 'erasure'] as const;
+export const ACTION_TYPES = ['access', 'erasure', 'consent'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
+/** What a consent rule sends to vendors (docs/decisions.md, "Consent"); opt_out when the rule says nothing. */
+export const CONSENT_PREFERENCES = ['opt_out', 'opt_in'] as const;
+export type ConsentPreference = (typeof CONSENT_PREFERENCES)[number];
 
 export const dataCategory = z.string().regex(/^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$/, 'must be a dot-separated data category such as user.contact.email');
 
@@ -27,6 +30,8 @@ export const policyRuleSchema = z.object({
   action_type: z.enum(ACTION_TYPES),
   masking_strategy: maskingStrategySchema.nullable().default(null),
   targets: z.array(ruleTargetSchema).default([]),
+  /** Consent rules: the preference sent (opt_out when absent). */
+  consent_preference: z.enum(CONSENT_PREFERENCES).optional(),
 });
 export type PolicyRule = z.infer<typeof policyRuleSchema>;
 
@@ -50,7 +55,13 @@ export function categoryMatches(target: string, category: string): boolean {
   return category === target || category.startsWith(`${target}.`);
 }
 
-/** The action types of a policy's rules, access before erasure. */
+/** The consent rule's preference, when the policy has a consent rule. */
+export function consentPreference(policy: Pick<Policy, 'rules'>): ConsentPreference | undefined {
+  const rule = policy.rules.find((candidate) => candidate.action_type === 'consent');
+  return rule ? (rule.consent_preference ?? 'opt_out') : undefined;
+}
+
+/** The action types of a policy's rules, access before erasure, consent last. */
 export function policyActionTypes(policy: Pick<Policy, 'rules'>): ActionType[] {
   return ACTION_TYPES.filter((type) => policy.rules.some((rule) => rule.action_type === type));
 }

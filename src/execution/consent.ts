@@ -5,8 +5,8 @@
  *
  * Safe to run again: vendors' consent endpoints are idempotent (adding an address already on a
  * list, or removing one that is not, changes nothing), so a retried activity sends them again.
- * Not yet wired into the lifecycle: a policy action type `consent` and its step in the workflow
- * are what is missing (docs/decisions.md).
+ * A policy rule of action type `consent` runs it once access and erasure are done (the lifecycle's
+ * `consent` stage; docs/decisions.md, "Consent").
  */
 import { SaasConnector } from '../connectors/saas.js';
 import { readIdentities } from '../db/privacy-requests.js';

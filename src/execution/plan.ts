@@ -10,7 +10,7 @@ import { getPolicy } from '../db/policies.js';
 import { getPrivacyRequest, identityNames, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { planTraversal, PlanningError, splitCollectionKey } from '../domain/graph.js';
 import type { PlannedRequest as LifecyclePlan } from '../domain/lifecycle.js';
-import { policyActionTypes } from '../domain/policies.js';
+import { consentPreference, policyActionTypes } from '../domain/policies.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from './context.js';
 import { snapshotOf } from './inputs.js';
 
@@ -48,6 +48,7 @@ async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, requ
         }
       : null,
     requiresVerification: (snapshot.policy.requires_identity_verification ?? false) && request.identity_verified_at === null,
+    ...(consentPreference(snapshot.policy) ? { consentPreference: consentPreference(snapshot.policy)! } : {}),
   };
 }
 

@@ -36,6 +36,8 @@ export const AUDIT_GROUPS: Record<AuditLogAction, string> = {
   overdue: 'Due date',
   legal_hold_placed: 'Legal hold',
   legal_hold_lifted: 'Legal hold',
+  consent_sent: 'Consent',
+  consent_failed: 'Consent',
   duplicate: 'Duplicate',
 };
 
