@@ -47,6 +47,8 @@ async function provisionTemporal(config: Config, codecUiKey: string | undefined)
     uiPort: config.temporal.uiPort,
     dbFilename: resolve(config.dataDir, 'temporal.sqlite'),
     namespace: config.temporal.namespace,
+    startTimeoutMs: config.temporal.startTimeoutMs,
+    log: say,
     // The UI asks the API to decrypt payloads (they are encrypted by dsrflow's codec); it cannot
     // send a token, so the codec URL carries the UI key (src/api/codec.ts).
     ...(codecUiKey ? { codecEndpoint: `http://${config.http.host}:${config.http.port}/codec/ui/${codecUiKey}` } : {}),

@@ -21,9 +21,15 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the Web UI asks to decode payloads (the API's codec endpoint). */
   codecEndpoint?: string;
-  /** How long to wait for the server to answer. */
+  /**
+   * How long to wait for the server to answer (DEFAULT_START_TIMEOUT_MS): a cold first start on
+   * two cores, with the SQLite file created and the search attributes registered, has taken over
+   * a minute.
+   */
   startTimeoutMs?: number;
+  /** Progress while waiting, every `progressEveryMs` (10 s). */
   log?: (line: string) => void;
+  progressEveryMs?: number;
 }
 
 export interface DevServer {
@@ -60,11 +66,40 @@ export async function temporalAnswers(address: string, timeoutMs = 1_000): Promi
   }
 }
 
-async function waitUntilReady(address: string, namespace: string, child: ChildProcess, deadline: number, output: () => string): Promise<void> {
+export const DEFAULT_START_TIMEOUT_MS = 180_000;
+
+/** What to try when the dev server does not come up, after its own output. */
+export function startFailureHints(address: string, dbFilename: string | undefined): string {
+  return [
+    'What to try:',
+    `- another process may hold the port: \`ss -ltnp | grep ${address.split(':').pop()}\`, or set TEMPORAL_DEV_PORT`,
+    ...(dbFilename ? [`- a damaged state file: move ${dbFilename} away (running requests in it are lost) and start again`] : []),
+    '- a slow first start: wait longer with DSRFLOW_TEMPORAL_START_TIMEOUT (for example 5m)',
+    '- or use a Temporal server you run yourself: set TEMPORAL_ADDRESS',
+  ].join('\n');
+}
+
+async function waitUntilReady(
+  address: string,
+  namespace: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+  log: ((line: string) => void) | undefined,
+  progressEveryMs: number,
+  hints: string,
+): Promise<void> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let nextProgress = started + progressEveryMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`temporal server start-dev exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output()}`);
+      throw new Error(`temporal server start-dev exited (${child.exitCode ?? child.signalCode}) before it was ready. Its output:\n${output() || '(none)'}\n${hints}`);
+    }
+    if (log && Date.now() >= nextProgress) {
+      log(`  …waiting for the Temporal dev server at ${address} (${Math.round((Date.now() - started) / 1000)} s of at most ${Math.round(timeoutMs / 1000)} s)`);
+      nextProgress += progressEveryMs;
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
@@ -79,7 +114,9 @@ async function waitUntilReady(address: string, namespace: string, child: ChildPr
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
-  throw new Error(`The Temporal dev server did not answer at ${address} in time: ${(lastError as Error | undefined)?.message}\n${output()}`);
+  throw new Error(
+    `The Temporal dev server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s (last: ${(lastError as Error | undefined)?.message ?? 'no answer'}). Its output:\n${output() || '(none)'}\n${hints}`,
+  );
 }
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -113,7 +150,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 
   try {
-    await waitUntilReady(address, namespace, child, Date.now() + (options.startTimeoutMs ?? 60_000), () => output);
+    await waitUntilReady(address, namespace, child, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, () => output, options.log, options.progressEveryMs ?? 10_000, startFailureHints(address, options.dbFilename));
   } catch (error) {
     await stop();
     throw error;
