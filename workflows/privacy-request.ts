@@ -161,7 +161,6 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   /** What the first attempt of a batch's notices left (batched): retried durably, each on its own. */
   const retryNotices = (attempt: NoticesAttempt, messages: MessageToSend[]) => {
     for (const message of messages) if (attempt.messageKeys.includes(message.idempotencyKey)) sendMessage(message);
-    for (const failure of attempt.messageErrors) log.warn('Message not sent', { privacyRequestId, idempotencyKey: failure.idempotencyKey, error: failure.error });
     if (attempt.deliveryIds.length > 0) alongside(() => retryDeliveries(attempt.deliveryIds), 'Delivering webhooks');
   };
   let handingOver = false;

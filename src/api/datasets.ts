@@ -23,11 +23,11 @@ import { readYaml, type Path } from '../domain/yaml.js';
 import { getSaasConfig } from '../db/saas-configs.js';
 import { instanceKeyFor, parseSaasConfig, SaasConfigValidationError, substituteInstanceKey } from '../domain/saas/config.js';
 import { findHostileValue } from './hostile-input.js';
+import { isJsonType, isYamlType, mediaTypeOf, YAML_TYPES } from './media-types.js';
 import { ErrorSchema, errorResponses, json } from './schemas.js';
 import { answeredAs, newRouter, type ApiDeps } from './types.js';
 
 const TAG = 'Datasets';
-const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml'] as const;
 const notFound = { description: 'No connection (or dataset) with that key', content: json(ErrorSchema) };
 
 
@@ -122,17 +122,17 @@ interface DatasetBody {
 
 /** Reads a JSON or YAML body into the list of datasets, or answers why it cannot. */
 async function readBody(c: Context): Promise<DatasetBody | Response> {
-  const essence = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const essence = mediaTypeOf(c.req.header('content-type'));
   const text = await c.req.text();
   let document: unknown;
   let lineOf: DatasetBody['lineOf'];
-  if (/^application\/([a-z.-]+\+)?json$/.test(essence)) {
+  if (isJsonType(essence)) {
     try {
       document = JSON.parse(text);
     } catch {
       return c.json(malformed('not valid JSON'), 400);
     }
-  } else if ((YAML_TYPES as readonly string[]).includes(essence)) {
+  } else if (isYamlType(essence)) {
     const reading = readYaml(text);
     if (!reading.ok) return c.json(malformed(`${reading.problem}${reading.line ? ` (line ${reading.line})` : ''}`), 400);
     document = reading.document.value;

@@ -14,8 +14,8 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { findConnection } from '../db/connections.js';
 import { recordConfigurationChange } from '../db/configuration-changes.js';
+import { datasetsWithKeys } from '../db/datasets.js';
 import { deleteSaasConfig, getSaasConfig, saveSaasConfig } from '../db/saas-configs.js';
-import type { Dataset } from '../domain/datasets.js';
 import {
   requestSchema,
   saasConfigFileSchema,
@@ -33,12 +33,12 @@ import { principal, secured } from './auth.js';
 import { ConnectionKeyParam } from './configuration-schemas.js';
 import { errorBody } from './errors.js';
 import { findHostileValue } from './hostile-input.js';
+import { isJsonType, isYamlType, mediaTypeOf, YAML_TYPES } from './media-types.js';
 import { deleteOneRoute, deleteRecorded } from './resource-routes.js';
 import { ErrorSchema, errorResponses, json } from './schemas.js';
 import { answeredAs, newRouter, type ApiDeps } from './types.js';
 
 const TAG = 'SaaS configs';
-const YAML_TYPES = ['application/x-yaml', 'application/yaml', 'text/yaml'] as const;
 
 export const SaasConfigProblemSchema = z
   .object({
@@ -173,9 +173,8 @@ export function saasConfigRoutes(deps: ApiDeps) {
       if (connection.connection_type !== 'saas') {
         return answeredAs(putRoute, invalid(c, [{ at: 'connection_type', message: `connection ${connectionKey} is of type ${connection.connection_type}; a saas_config belongs to a connection of type saas` }]));
       }
-      const essence = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      const isJson = /^application\/([a-z.-]+\+)?json$/.test(essence);
-      if (!isJson && !(YAML_TYPES as readonly string[]).includes(essence)) {
+      const essence = mediaTypeOf(c.req.header('content-type'));
+      if (!isJsonType(essence) && !isYamlType(essence)) {
         return c.json(errorBody('unsupported_media_type', `Send the saas_config as YAML (${YAML_TYPES.join(', ')}) or application/json, not ${essence || 'a body without content-type'}`), 415);
       }
       const source = await c.req.text();
@@ -198,8 +197,7 @@ export function saasConfigRoutes(deps: ApiDeps) {
       document = substituteInstanceKey(document, fidesKey);
 
       const names = [...referencedDatasets(document), fidesKey];
-      const stored = await deps.sql<{ fides_key: string; connection_key: string; dataset: Dataset }[]>`
-        select fides_key, connection_key, dataset from dataset_config where fides_key = any(${deps.sql.array(names)})`;
+      const stored = await datasetsWithKeys(deps.sql, names);
       const own = stored.find((row) => row.fides_key === fidesKey && row.connection_key === connectionKey)?.dataset;
       const otherDatasets = new Map(stored.filter((row) => row.fides_key !== fidesKey).map((row) => [row.fides_key, row.dataset]));
       let config;

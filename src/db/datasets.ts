@@ -40,6 +40,12 @@ export async function datasetsOfEnabledConnections(sql: Sql): Promise<DatasetOfC
   return rows.map((row) => ({ connectionKey: row.connection_key, dataset: row.saas_config ? mergeSaasConfig(row.dataset, row.saas_config) : row.dataset }));
 }
 
+/** The stored datasets with these fides_keys, of any connection. */
+export async function datasetsWithKeys(sql: Sql | TransactionSql, fidesKeys: string[]): Promise<{ fides_key: string; connection_key: string; dataset: Dataset }[]> {
+  return sql<{ fides_key: string; connection_key: string; dataset: Dataset }[]>`
+    select fides_key, connection_key, dataset from dataset_config where fides_key = any(${sql.array(fidesKeys)})`;
+}
+
 /** A page of a connection's datasets, by fides_key. */
 export async function listDatasetPage(sql: Sql, connectionKey: string, page: number, size: number): Promise<{ items: Dataset[]; total: number }> {
   const [count] = await sql<{ total: number }[]>`select count(*)::int as total from dataset_config where connection_key = ${connectionKey}`;

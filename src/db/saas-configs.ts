@@ -30,6 +30,15 @@ export async function deleteSaasConfig(sql: Sql | TransactionSql, connectionKey:
   return rows.length === 1;
 }
 
+/** Enabled SaaS connections whose saas_config has consent_requests, by key. */
+export async function connectionsTakingConsent(sql: Sql | TransactionSql): Promise<string[]> {
+  const rows = await sql<{ key: string }[]>`
+    select c.key from connection_config c join saas_config s on s.connection_key = c.key
+    where not c.disabled and c.connection_type = 'saas' and s.config ? 'consent_requests'
+    order by c.key`;
+  return rows.map((row) => row.key);
+}
+
 /** The saas_configs of these connections, by connection key. */
 export async function saasConfigsOf(sql: Sql | TransactionSql, connectionKeys: string[]): Promise<Map<string, SaasConfig>> {
   if (!connectionKeys.length) return new Map();

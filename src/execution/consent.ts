@@ -10,7 +10,7 @@
  */
 import { SaasConnector } from '../connectors/saas.js';
 import { readIdentities } from '../db/privacy-requests.js';
-import type { SaasConfig } from '../domain/saas/config.js';
+import { connectionsTakingConsent } from '../db/saas-configs.js';
 import type { ExecutionContext } from './context.js';
 
 export interface ConsentResult {
@@ -20,14 +20,11 @@ export interface ConsentResult {
 }
 
 export async function propagateConsent(context: ExecutionContext, input: { privacyRequestId: string; preference: 'opt_in' | 'opt_out' }): Promise<ConsentResult[]> {
-  const connections = await context.sql<{ key: string; config: SaasConfig }[]>`
-    select c.key, s.config from connection_config c join saas_config s on s.connection_key = c.key
-    where not c.disabled and c.connection_type = 'saas' and s.config ? 'consent_requests'
-    order by c.key`;
+  const connections = await connectionsTakingConsent(context.sql);
   if (!connections.length) return [];
   const identities = await readIdentities(context.sql, input.privacyRequestId, context.encryptionKey);
   const results: ConsentResult[] = [];
-  for (const { key } of connections) {
+  for (const key of connections) {
     const connector = await context.connectors.get(key);
     if (!(connector instanceof SaasConnector)) continue;
     results.push({ connectionKey: key, sent: await connector.consent(input.preference, identities) });
