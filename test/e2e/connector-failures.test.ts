@@ -10,6 +10,7 @@
  * - An address that speaks another protocol used to keep the activity reconnecting in a loop.
  * - A dataset over `pg_catalog.pg_authid` used to put password hashes in an access package.
  */
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertConnection } from '../../src/db/connections.js';
 import { bannerServer, mostSocketsTo, type ForeignServer } from '../support/foreign-servers.js';
@@ -72,9 +73,30 @@ describe('a connection whose URL sets statement_timeout=1', () => {
     const url = new URL(harness.targetUrl);
     url.searchParams.set('options', '-c statement_timeout=1');
     await pointExampleAt(url.toString());
-    const id = await harness.submit({ policy_key: 'default_access_policy', identity: CUSTOMER_1 });
-    const [failed] = await failedTasks(id);
-    expect(failed).toMatchObject({ status: 'error', attempts: 3, last_error: { category: 'timeout', message: expect.stringMatching(/statement timeout/) } });
+    // A query can finish inside 1 ms on a warm server; one that waits for a lock cannot. The
+    // example's tables stay locked until the request has failed, so every attempt times out.
+    const locker = postgres(harness.targetUrl, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = locker.begin(async (tx) => {
+      const tables = await tx<{ name: string }[]>`select quote_ident(schemaname) || '.' || quote_ident(tablename) as name from pg_tables where schemaname = 'public'`;
+      expect(tables.length).toBeGreaterThan(0);
+      await tx.unsafe(`lock table ${tables.map((table) => table.name).join(', ')} in access exclusive mode`);
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      const id = await harness.submit({ policy_key: 'default_access_policy', identity: CUSTOMER_1 });
+      const [failed] = await failedTasks(id);
+      expect(failed).toMatchObject({ status: 'error', attempts: 3, last_error: { category: 'timeout', message: expect.stringMatching(/statement timeout/) } });
+    } finally {
+      release();
+      await holding;
+      await locker.end();
+    }
     await expectWorkerServes();
   });
 });
