@@ -3,6 +3,11 @@
  * workflow whose id is the request id. The row and the workflow start together: the row is
  * inserted in a transaction that commits only after the workflow started, so a request that
  * failed to start leaves nothing behind.
+ *
+ * The items of one call are submitted side by side (INTAKE_CONCURRENCY at a time): a workflow
+ * start is a round trip to Temporal, and one after the other they made a batch of 50 take as long
+ * as 50 round trips (docs/decisions.md, "Intake"). When duplicates are recognised, items for the
+ * same person and policy still go one after the other, in the order given: the first is the original.
  */
 import type { Client } from '@temporalio/client';
 import { createHmac } from 'node:crypto';
@@ -72,81 +77,108 @@ export async function loadPolicies(sql: Sql, keys: string[]): Promise<Map<string
   return policies;
 }
 
+/** Items of one call started at once: below the API's pool of 10 connections, each held while its workflow starts. */
+export const INTAKE_CONCURRENCY = 8;
+
+type Outcome = { row: PrivacyRequestRow } | { failure: SubmitResult['failed'][number] };
+
 export async function submitPrivacyRequests(deps: SubmitDeps, submissions: PrivacyRequestSubmission[], policies: Map<string, Policy>, createdBy: string | null = null): Promise<SubmitResult> {
-  const result: SubmitResult = { succeeded: [], failed: [] };
-  for (const submission of submissions) {
-    const policy = policies.get(submission.policy_key)!;
-    const id = newPrivacyRequestId();
-    const actionTypes = policyActionTypes(policy);
-    const regulation = submission.regulation ?? policy.regulation ?? 'gdpr';
-    const settings = deps.deadlines ?? DEFAULT_DEADLINE_SETTINGS;
-    const receivedAt = new Date();
-    const options = { timeZone: settings.timeZone, customDays: policy.custom_days ?? null, periodOverrideMs: settings.periodOverrideMs };
-    const digest = identityDigest(deps.encryptionKey, submission.identity);
-    let started = false;
-    try {
-      const row = await deps.sql.begin(async (tx) => {
-        // One submission at a time per person and policy, so that two at once cannot both be the original.
-        const original = deps.duplicates?.enabled ? await findOriginal(tx, digest, policy.key, deps.duplicates.windowMs) : undefined;
-        const inserted = await insertPrivacyRequest(tx, {
-          id,
-          external_id: submission.external_id ?? null,
-          policy_key: policy.key,
-          action_types: actionTypes,
-          requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
-          requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
-          created_by: createdBy,
-          regulation,
-          created_at: receivedAt,
-          due_at: original ? null : dueAt(regulation, receivedAt, options),
-          acknowledge_by: original ? null : acknowledgeBy(regulation, receivedAt, options),
-          status: original ? 'duplicate' : policy.requires_identity_verification ? 'identity_unverified' : 'pending',
-          duplicate_of: original ?? null,
-          identity_digest: digest,
-        });
-        await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
-        if (original) {
-          // A duplicate is recorded and linked, and never run: no workflow.
-          await recordAuditLog(tx, { privacy_request_id: id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, receivedAt);
-          return inserted;
-        }
-        const input: PrivacyRequestInput = {
-          privacyRequestId: id,
-          deadline: inserted.due_at
-            ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: inserted.due_at.toISOString(), extendedDueAt: null }
-            : null,
-        };
-        await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
-          workflowId: id,
-          taskQueue: deps.taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
-            { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
-            { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
-            ...(inserted.due_at ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: inserted.due_at }] : []),
-          ],
-        });
-        started = true;
-        return inserted;
-      });
-      result.succeeded.push(row);
-    } catch (error) {
-      if (started) {
-        // The workflow started but the row did not commit: stop the workflow so nothing runs for it.
-        await deps.temporal.workflow
-          .getHandle(id)
-          .terminate('the privacy request could not be stored')
-          .catch(() => undefined);
-      }
-      result.failed.push({
-        message: `The privacy request could not be started: ${(error as Error).message}`,
-        data: { external_id: submission.external_id ?? null, policy_key: submission.policy_key },
-      });
+  // Lanes run side by side. With duplicates recognised, a lane holds the items for one person and
+  // policy, in their order (the first is the original); otherwise each item is a lane of its own.
+  const lanes = new Map<string, number[]>();
+  submissions.forEach((submission, index) => {
+    const lane = deps.duplicates?.enabled ? `${submission.policy_key}\u0000${identityDigest(deps.encryptionKey, submission.identity)}` : String(index);
+    lanes.set(lane, [...(lanes.get(lane) ?? []), index]);
+  });
+  const outcomes: Outcome[] = new Array(submissions.length);
+  const queue = [...lanes.values()];
+  const runLanes = async () => {
+    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      for (const index of lane) outcomes[index] = await submitOne(deps, submissions[index]!, policies, createdBy);
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(INTAKE_CONCURRENCY, queue.length) }, runLanes));
+  const result: SubmitResult = { succeeded: [], failed: [] };
+  for (const outcome of outcomes) {
+    if ('row' in outcome) result.succeeded.push(outcome.row);
+    else result.failed.push(outcome.failure);
   }
   return result;
+}
+
+async function submitOne(deps: SubmitDeps, submission: PrivacyRequestSubmission, policies: Map<string, Policy>, createdBy: string | null): Promise<Outcome> {
+  const policy = policies.get(submission.policy_key)!;
+  const id = newPrivacyRequestId();
+  const actionTypes = policyActionTypes(policy);
+  const regulation = submission.regulation ?? policy.regulation ?? 'gdpr';
+  const settings = deps.deadlines ?? DEFAULT_DEADLINE_SETTINGS;
+  const receivedAt = new Date();
+  const options = { timeZone: settings.timeZone, customDays: policy.custom_days ?? null, periodOverrideMs: settings.periodOverrideMs };
+  const digest = identityDigest(deps.encryptionKey, submission.identity);
+  let started = false;
+  try {
+    const row = await deps.sql.begin(async (tx) => {
+      // One submission at a time per person and policy, so that two at once cannot both be the original.
+      const original = deps.duplicates?.enabled ? await findOriginal(tx, digest, policy.key, deps.duplicates.windowMs) : undefined;
+      const inserted = await insertPrivacyRequest(tx, {
+        id,
+        external_id: submission.external_id ?? null,
+        policy_key: policy.key,
+        action_types: actionTypes,
+        requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
+        requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
+        created_by: createdBy,
+        regulation,
+        created_at: receivedAt,
+        due_at: original ? null : dueAt(regulation, receivedAt, options),
+        acknowledge_by: original ? null : acknowledgeBy(regulation, receivedAt, options),
+        status: original ? 'duplicate' : policy.requires_identity_verification ? 'identity_unverified' : 'pending',
+        duplicate_of: original ?? null,
+        identity_digest: digest,
+      });
+      await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
+      if (original) {
+        // A duplicate is recorded and linked, and never run: no workflow.
+        await recordAuditLog(tx, { privacy_request_id: id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, receivedAt);
+        return inserted;
+      }
+      const input: PrivacyRequestInput = {
+        privacyRequestId: id,
+        deadline: inserted.due_at
+          ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: inserted.due_at.toISOString(), extendedDueAt: null }
+          : null,
+      };
+      await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
+        workflowId: id,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
+          { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
+          { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
+          ...(inserted.due_at ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: inserted.due_at }] : []),
+        ],
+      });
+      started = true;
+      return inserted;
+    });
+    return { row };
+  } catch (error) {
+    if (started) {
+      // The workflow started but the row did not commit: stop the workflow so nothing runs for it.
+      await deps.temporal.workflow
+        .getHandle(id)
+        .terminate('the privacy request could not be stored')
+        .catch(() => undefined);
+    }
+    return {
+      failure: {
+        message: `The privacy request could not be started: ${(error as Error).message}`,
+        data: { external_id: submission.external_id ?? null, policy_key: submission.policy_key },
+      },
+    };
+  }
 }
 
 /** The open request (or, within the window, the recent one) this one duplicates; undefined when none. */

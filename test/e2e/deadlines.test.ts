@@ -348,6 +348,21 @@ describe('a legal hold', () => {
   });
 });
 
+describe('a batch of requests', () => {
+  it('answers in the order given, and every stored request has its workflow', async () => {
+    const items = Array.from({ length: 30 }, (_, i) => ({ external_id: `batch-${i}`, policy_key: 'reviewed_access', identity: { email: `batch-${i}@example.com` } }));
+    const response = await harness.postJson('/api/v1/privacy-request', items);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { succeeded: { id: string; external_id: string }[]; failed: unknown[] };
+    expect(body.failed).toEqual([]);
+    expect(body.succeeded.map((item) => item.external_id)).toEqual(items.map((item) => item.external_id));
+    const ids = body.succeeded.map((item) => item.id);
+    const stored = await harness.sql<{ id: string }[]>`select id from privacy_request where id = any(${ids})`;
+    expect(stored).toHaveLength(30);
+    for (const id of ids) expect((await harness.handle(id).describe()).status.name).toBe('RUNNING');
+  });
+});
+
 describe('duplicate detection', () => {
   let duplicates: Harness;
   beforeAll(async () => {
@@ -370,5 +385,24 @@ describe('duplicate detection', () => {
     expect((await duplicates.request(other)).status).toBe('pending');
     const actionsOnDuplicate = await duplicates.postJson(`/api/v1/privacy-request/${second}/extend`, { reason: 'x' });
     expect(actionsOnDuplicate.status).toBe(409);
+  });
+
+  it('takes the first of one person\'s items in one batch as the original, whatever the batch\'s concurrency', async () => {
+    // Items of a call start side by side; one person's items still go in the order given.
+    const people = Array.from({ length: 12 }, (_, i) => `batch-person-${i}@example.com`);
+    const items = people.flatMap((email, i) => [
+      { external_id: `first-${i}`, policy_key: 'reviewed_access', identity: { email } },
+      { external_id: `again-${i}`, policy_key: 'reviewed_access', identity: { email } },
+    ]);
+    const response = await duplicates.postJson('/api/v1/privacy-request', items);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { succeeded: { id: string; external_id: string; status: string; duplicate_of: string | null }[]; failed: unknown[] };
+    expect(body.failed).toEqual([]);
+    expect(body.succeeded.map((item) => item.external_id)).toEqual(items.map((item) => item.external_id));
+    for (let i = 0; i < people.length; i++) {
+      const [first, again] = [body.succeeded[2 * i]!, body.succeeded[2 * i + 1]!];
+      expect(first).toMatchObject({ status: 'pending', duplicate_of: null });
+      expect(again).toMatchObject({ status: 'duplicate', duplicate_of: first.id });
+    }
   });
 });
