@@ -1,5 +1,7 @@
 /**
- * Deletes a request's access package when it expires (workflow id `<request id>:access-package`).
+ * Deletes a request's access package when it expires (workflow id `<request id>:access-package`),
+ * for requests started before 'lean-requests' (workflows/privacy-request.ts); later ones leave it
+ * to the workers' maintenance sweep, which costs no workflow per request.
  *
  * Started by the request's workflow once the package is available, as a child it abandons, so
  * the request finishes at once while this one sleeps on a durable timer until the expiry (days
@@ -27,13 +29,14 @@ export async function accessPackageExpiryWorkflow({ privacyRequestId, expiresAt 
 
 /**
  * Writes a request's access package once access is done (called by the request's workflow). A
- * failure (after the retries) is recorded on the package and the request goes on. A child
- * workflow, left running when the request's ends, deletes the file at the expiry.
+ * failure (after the retries) is recorded on the package and the request goes on. Requests
+ * before 'lean-requests' start a child workflow, left running when the request's ends, that
+ * deletes the file at the expiry; later ones leave that to the workers' maintenance sweep.
  */
 export async function writeAccessPackage(
   steps: Pick<Activities, 'prepareAccessPackage'>,
   records: Pick<Activities, 'recordAccessPackageFailure'>,
-  { privacyRequestId, expiresInMs }: { privacyRequestId: string; expiresInMs: number },
+  { privacyRequestId, expiresInMs, expiry }: { privacyRequestId: string; expiresInMs: number; expiry: 'swept' | 'child' },
 ): Promise<void> {
   let written: Awaited<ReturnType<Activities['prepareAccessPackage']>>;
   try {
@@ -43,7 +46,8 @@ export async function writeAccessPackage(
     log.warn('Access package failed', { privacyRequestId });
     return;
   }
-  if (!written.expiresAt) return;
+  // Since 'lean-requests' the workers' maintenance deletes it (src/worker/maintenance.ts).
+  if (!written.expiresAt || expiry === 'swept') return;
   try {
     await startChild(accessPackageExpiryWorkflow, {
       workflowId: accessPackageWorkflowId(privacyRequestId),

@@ -72,10 +72,10 @@ const NOTICE_BUDGET_MS = 2_000;
 const firstAttempt = proxyActivities<Activities>({ startToCloseTimeout: '6 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
 
 /** The plan step: bounded, because a request whose row never committed must not wait forever. */
-const planning = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const PLAN_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 } as const;
+const planning = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: PLAN_RETRY });
+/** Since 'lean-requests': the same step as a local activity (one marker, no task of its own). */
+const planningHere = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry: PLAN_RETRY });
 
 /** A collection's steps, named after the collection in the Temporal UI's timeline. */
 const collectionSteps = (settings: ExecutionSettings, summary: string) =>
@@ -102,13 +102,18 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   let outcome: PrivacyRequestOutcome['status'] | undefined;
   /** Work nobody waits for (messages, webhook deliveries starting): finished before the run ends or hands over. */
   let sideEffects = 0;
+  // Since 'lean-requests' (issue 14; docs/decisions.md, "What a request costs in Temporal"): one
+  // patch marker stands for the two before it (each costs a marker and a search-attribute
+  // upsert), the plan is a local activity, and the access package's expiry is left to the
+  // workers' sweep instead of a child workflow per request.
+  const lean = patched('lean-requests');
   // Requests that started before notices existed replay without them (docs/decisions.md).
-  const notices = patched('deadlines-notices');
+  const notices = lean || patched('deadlines-notices');
   // Since 'notices-batched' (docs/decisions.md, "What notices cost"): a batch's notices (webhooks
   // and messages) get their first attempt in the bookkeeping's local activity, search attributes
   // are set once per step, and the request's timers share one Temporal timer. Requests that
   // started before keep the earlier shape.
-  const batched = notices && patched('notices-batched');
+  const batched = lean || (notices && patched('notices-batched'));
   /** Search attributes set while a step is carried out: one upsert at its end. */
   const attributes = new Map<string, SearchAttributeUpdatePair>();
   const setAttributes = (updates: SearchAttributeUpdatePair[]) => {
@@ -269,7 +274,7 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
         return;
       case 'plan':
         return run(() =>
-          planning.planPrivacyRequest({ privacyRequestId }).then(
+          (lean ? planningHere : planning).planPrivacyRequest({ privacyRequestId }).then(
             (plan): LifecycleEvent => ({ type: 'planned', at: now(), plan }),
             (error): LifecycleEvent => {
               const { type, message } = describeFailure(error);
@@ -339,7 +344,7 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
         return run(() => bookkeeping.previewErasure({ privacyRequestId }).then((): LifecycleEvent => ({ type: 'erasurePreviewed', at: now() })));
       case 'preparePackage':
         return run(() =>
-          writeAccessPackage(collectionSteps(settings!, 'access package'), bookkeeping, { privacyRequestId, expiresInMs: command.expiresInMs }).then((): LifecycleEvent => ({ type: 'packagePrepared', at: now() })),
+          writeAccessPackage(collectionSteps(settings!, 'access package'), bookkeeping, { privacyRequestId, expiresInMs: command.expiresInMs, expiry: lean ? 'swept' : 'child' }).then((): LifecycleEvent => ({ type: 'packagePrepared', at: now() })),
         );
       case 'continueAsNew':
         return; // the main loop hands over once nothing is in flight

@@ -78,6 +78,15 @@ export async function markExpired(sql: Sql, privacyRequestId: string): Promise<v
     where privacy_request_id = ${privacyRequestId} and status in ('available', 'downloaded')`;
 }
 
+/** Packages whose expiry has passed and whose file is still stored (oldest expiry first): what the workers' sweep deletes. */
+export async function packagesPastExpiry(sql: Sql, limit: number): Promise<string[]> {
+  const rows = await sql<{ privacy_request_id: string }[]>`
+    select privacy_request_id from access_package
+    where status in ('available', 'downloaded', 'expired') and expires_at <= now()
+    order by expires_at limit ${limit}`;
+  return rows.map((row) => row.privacy_request_id);
+}
+
 export async function markDeleted(sql: Sql, privacyRequestId: string, at: Date): Promise<void> {
   await sql`
     update access_package set status = 'deleted', deleted_at = ${at}, updated_at = now()

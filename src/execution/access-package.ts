@@ -1,7 +1,9 @@
 /**
  * The access package's lifecycle on the worker side: prepare it once access is done (read the
  * results, keep the policy's categories, zip, store, record `available` with its expiry), record
- * a failure, and at the expiry mark it `expired` and delete the file (`deleted`).
+ * a failure, and at the expiry mark it `expired` and delete the file (`deleted`): for requests
+ * since 'lean-requests', by the workers' maintenance sweep (sweepExpiredPackages); before, by a
+ * child workflow per request (workflows/access-package.ts).
  *
  * Each step is safe to run again: the row in `access_package` says how far it got.
  */
@@ -12,6 +14,7 @@ import {
   markDeleted,
   markExpired,
   markFailed,
+  packagesPastExpiry,
   startAccessPackage,
   type AccessPackageStatus,
 } from '../db/access-packages.js';
@@ -65,14 +68,29 @@ export async function recordAccessPackageFailure(context: PackageContext, input:
 }
 
 /** The expiry passed: the link stops working. */
-export async function expireAccessPackage(context: PackageContext, input: { privacyRequestId: string }): Promise<void> {
+export async function expireAccessPackage(context: Pick<PackageContext, 'sql'>, input: { privacyRequestId: string }): Promise<void> {
   await markExpired(context.sql, input.privacyRequestId);
 }
 
 /** Deletes the file from the storage it was written to, then records `deleted`. */
-export async function deleteAccessPackage(context: PackageContext, input: { privacyRequestId: string; at: string }): Promise<void> {
+export async function deleteAccessPackage(context: Pick<PackageContext, 'sql' | 'storage'>, input: { privacyRequestId: string; at: string }): Promise<void> {
   const row = await getAccessPackage(context.sql, input.privacyRequestId);
   if (!row || !['available', 'downloaded', 'expired'].includes(row.status)) return;
   await storageAt(row.storage_location, context.storage).delete(row.object_key);
   await markDeleted(context.sql, input.privacyRequestId, new Date(input.at));
+}
+
+/**
+ * Expires and deletes the packages whose expiry has passed, up to `limit` (the workers'
+ * maintenance, src/worker/maintenance.ts). The download link already refuses them from the
+ * moment they expire; this removes the files. Safe to run on several workers at once: each step
+ * is idempotent, and deleting a file already deleted is no error. Answers how many it deleted.
+ */
+export async function sweepExpiredPackages(context: Pick<PackageContext, 'sql' | 'storage'>, limit = 100): Promise<number> {
+  const due = await packagesPastExpiry(context.sql, limit);
+  for (const privacyRequestId of due) {
+    await expireAccessPackage(context, { privacyRequestId });
+    await deleteAccessPackage(context, { privacyRequestId, at: new Date().toISOString() });
+  }
+  return due.length;
 }

@@ -44,6 +44,12 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
 }
 
+/**
+ * The worker's Temporal settings (docs/decisions.md, "Worker settings"): also the floor
+ * benchmark's (bench/throughput.ts), so that dsrflow is compared with Temporal on equal terms.
+ */
+export const WORKER_TUNING = {} satisfies Partial<WorkerOptions>;
+
 export interface DsrWorker {
   worker: Worker;
   /** Runs until shutdown() is called or the worker fails. */
@@ -70,10 +76,11 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   }
   const connectors = new ConnectorRegistry(sql, encryptionKey, { allow: config.connections.allow, saasLoopbackHttp: config.connections.saasLoopbackHttp, saasRequestTimeoutMs: config.connections.saasRequestTimeoutMs });
   const mailer = messagingMailer(config);
+  const packageStorage = createStorage(config.accessPackages.storage);
   const activities = createActivities(
     { sql, connectors, encryptionKey, snapshots: new Map(), mailer, publicUrl: config.accessPackages.publicUrl },
     config.execution,
-    createStorage(config.accessPackages.storage),
+    packageStorage,
     config.webhooks,
   );
   const worker = await Worker.create({
@@ -83,14 +90,15 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
     activities,
     dataConverter: dataConverter(encryptionKey),
     workflowBundle: workflowBundle ?? (await bundleWorkflows()),
+    ...WORKER_TUNING,
   });
   let running: Promise<void> | undefined;
   return {
     worker,
     run() {
       if (!running) {
-        // Housekeeping (the identity purge) runs while the worker does.
-        const maintenance = startMaintenance({ sql, intervalMs: config.maintenanceIntervalMs, log: createLogger('worker', config.logLevel).info });
+        // Housekeeping (purges, expired access packages) runs while the worker does.
+        const maintenance = startMaintenance({ sql, intervalMs: config.maintenanceIntervalMs, storage: packageStorage, log: createLogger('worker', config.logLevel).info });
         running = worker.run().finally(async () => {
           await maintenance.stop();
           await connectors.closeAll();
