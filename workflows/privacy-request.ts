@@ -104,8 +104,8 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   let sideEffects = 0;
   // Since 'lean-requests' (issue 14; docs/decisions.md, "What a request costs in Temporal"): one
   // patch marker stands for the two before it (each costs a marker and a search-attribute
-  // upsert), the plan is a local activity, and the access package's expiry is left to the
-  // workers' sweep instead of a child workflow per request.
+  // upsert), the plan is a local activity, the access package's expiry is left to the workers'
+  // sweep instead of a child workflow per request, and the timer is armed once per step.
   const lean = patched('lean-requests');
   // Requests that started before notices existed replay without them (docs/decisions.md).
   const notices = lean || patched('deadlines-notices');
@@ -178,6 +178,12 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     const result = step(state, event);
     state = result.state;
     for (const command of result.commands) carryOut(command);
+    // The timer is armed once the step's commands are all carried out: a step that starts three
+    // timers arms one, instead of a timer and a cancellation scope per command.
+    if (wheelChanged && lean) {
+      wheelChanged = false;
+      arm();
+    }
     for (const ack of result.resolved) settled.set(ack, queued);
     if (attributes.size > 0) {
       upsertSearchAttributes([...attributes.values()]);
@@ -191,6 +197,7 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
    * the earliest. Starting or cancelling a later one costs no history event.
    */
   const wheel = new Map<string, number>();
+  let wheelChanged = false;
   let armed: { at: number; scope: CancellationScope } | undefined;
   let firing = false;
   const arm = () => {
@@ -308,7 +315,9 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       case 'startTimer': {
         if (batched) {
           wheel.set(command.timer, Date.now() + command.ms);
-          return arm();
+          if (!lean) return arm(); // before 'lean-requests', armed per command
+          wheelChanged = true;
+          return;
         }
         const scope = new CancellationScope();
         timers.set(command.timer, scope);
@@ -326,7 +335,9 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
       case 'cancelTimer':
         if (batched) {
           wheel.delete(command.timer);
-          return arm();
+          if (!lean) return arm();
+          wheelChanged = true;
+          return;
         }
         timers.get(command.timer)?.cancel();
         timers.delete(command.timer);
