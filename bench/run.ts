@@ -37,13 +37,13 @@ Run \`npm run bench -- NAME\` to refresh one section.
 /** Every benchmark, in the order `npm run bench` runs them. */
 async function registry(): Promise<Benchmark[]> {
   const { planner } = await import('./planner.js');
-  const { longRequest } = await import('./long-request.js');
+  const { longRequest, requestGrowth } = await import('./long-request.js');
   const { reporting } = await import('./reporting.js');
   const { noticesCost } = await import('./notices-cost.js');
   const { throughput } = await import('./throughput.js');
   const { mariadbExample } = await import('./mariadb-example.js');
   const { saasStream, saasRateLimit } = await import('./saas.js');
-  return [planner, longRequest, reporting, throughput, noticesCost, mariadbExample, saasStream, saasRateLimit];
+  return [planner, longRequest, requestGrowth, reporting, throughput, noticesCost, mariadbExample, saasStream, saasRateLimit];
 }
 
 async function machine(): Promise<string> {
