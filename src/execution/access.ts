@@ -14,6 +14,7 @@ import type { CollectionKey } from '../domain/graph.js';
 import { fieldsAffected } from '../domain/policies.js';
 import { eventKey } from '../domain/lifecycle.js';
 import { recordTaskAttempt, recordTaskFinished } from '../db/request-tasks.js';
+import type { TransactionSql } from '../db/client.js';
 import type { ExecutionContext } from './context.js';
 import { lookupGroups, lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
@@ -58,34 +59,36 @@ export async function logStart(context: ExecutionContext, step: PlannedStep, { p
  */
 async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, found: Row[] | AsyncIterable<Row[]>, message: string): Promise<{ rowCount: number }> {
   const completeKey = eventKey('access', collection, run, 'complete');
-  return context.sql.begin(async (tx) => {
-    // A zombie attempt (one whose worker was presumed dead) may race this one: serialize them.
-    await tx`select pg_advisory_xact_lock(hashtext(${`${privacyRequestId}|${completeKey}`}))`;
-    const already = await findExecutionLog(tx, privacyRequestId, completeKey);
-    if (already) return { rowCount: already.row_count ?? 0 };
-    let rows: { length: number };
-    if (Array.isArray(found)) {
-      await replaceAccessResults(tx, privacyRequestId, step.dataset, step.collection, found);
-      rows = found;
-    } else {
-      await clearAccessResults(tx, privacyRequestId, step.dataset, step.collection);
-      let stored = 0;
-      for await (const batch of found) {
-        await appendAccessResults(tx, privacyRequestId, step.dataset, step.collection, batch, stored);
-        stored += batch.length;
-      }
-      rows = { length: stored };
-    }
-    await recordExecutionLog(tx, {
+  const completion = (tx: TransactionSql, rowCount: number) => [
+    recordExecutionLog(tx, {
       ...logEntry(step, privacyRequestId, 'access'),
       event_key: completeKey,
       status: 'complete',
       message,
       fields_affected: fieldsAffected(step.snapshot.policy, 'access', step.dataset, step.definition),
-      row_count: rows.length,
-    });
-    await recordTaskFinished(tx, { privacyRequestId, phase: 'access', collection, run, status: 'complete', rowCount: rows.length, skippedReason: null });
-    return { rowCount: rows.length };
+      row_count: rowCount,
+    }),
+    recordTaskFinished(tx, { privacyRequestId, phase: 'access', collection, run, status: 'complete', rowCount, skippedReason: null }),
+  ];
+  return context.sql.begin(async (tx) => {
+    // Statements issued together go out together (postgres.js pipelines them on the transaction's
+    // connection): a round trip each cost more CPU than the statements (issue 14).
+    // A zombie attempt (one whose worker was presumed dead) may race this one: serialize them. The
+    // lookup runs after the lock is granted, on the same connection.
+    const [, already] = await Promise.all([tx`select pg_advisory_xact_lock(hashtext(${`${privacyRequestId}|${completeKey}`}))`, findExecutionLog(tx, privacyRequestId, completeKey)]);
+    if (already) return { rowCount: already.row_count ?? 0 };
+    if (Array.isArray(found)) {
+      await Promise.all([replaceAccessResults(tx, privacyRequestId, step.dataset, step.collection, found), ...completion(tx, found.length)]);
+      return { rowCount: found.length };
+    }
+    await clearAccessResults(tx, privacyRequestId, step.dataset, step.collection);
+    let stored = 0;
+    for await (const batch of found) {
+      await appendAccessResults(tx, privacyRequestId, step.dataset, step.collection, batch, stored);
+      stored += batch.length;
+    }
+    await Promise.all(completion(tx, stored));
+    return { rowCount: stored };
   });
 }
 

@@ -6,6 +6,7 @@
 import { accessResultValues, readAccessResults } from '../db/access-results.js';
 import { getSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { readIdentities } from '../db/privacy-requests.js';
+import type { Identity } from '../domain/privacy-requests.js';
 import type { DatasetCollection } from '../domain/datasets.js';
 import { splitCollectionKey, type CollectionKey, type PlannedCollection } from '../domain/graph.js';
 import { ConfigurationError, PrivacyRequestNotFound, rememberSnapshot, type ExecutionContext } from './context.js';
@@ -43,16 +44,26 @@ export async function plannedStep(context: ExecutionContext, privacyRequestId: s
 
 /** Field (top-level column) → distinct values to look for. */
 export async function lookupValues(context: ExecutionContext, privacyRequestId: string, node: PlannedCollection): Promise<Map<string, unknown[]>> {
-  const identities = await readIdentities(context.sql, privacyRequestId, context.encryptionKey);
+  // Read side by side, and the identities only when an input needs them.
+  const needsIdentities = node.inputs.some((input) => 'identity' in input.from);
+  const [identities, found] = await Promise.all([
+    needsIdentities ? readIdentities(context.sql, privacyRequestId, context.encryptionKey) : Promise.resolve<Identity>({}),
+    Promise.all(
+      node.inputs.map((input) => {
+        if ('identity' in input.from) return undefined;
+        const upstream = splitCollectionKey(input.from.collection);
+        return accessResultValues(context.sql, privacyRequestId, upstream.dataset, upstream.collection, input.from.field);
+      }),
+    ),
+  ]);
   const byField = new Map<string, Map<string, unknown>>();
-  for (const input of node.inputs) {
+  for (const [i, input] of node.inputs.entries()) {
     let values: unknown[];
     if ('identity' in input.from) {
       const value = identities[input.from.identity];
       values = value === undefined ? [] : [value];
     } else {
-      const upstream = splitCollectionKey(input.from.collection);
-      values = await accessResultValues(context.sql, privacyRequestId, upstream.dataset, upstream.collection, input.from.field);
+      values = found[i]!;
     }
     const field = input.field.split('.')[0]!;
     const set = byField.get(field) ?? new Map<string, unknown>();
