@@ -144,18 +144,25 @@ export interface WebhookEvent {
 
 /**
  * Inserts one delivery per enabled subscription that wants event.type; idempotent on (event id,
- * subscription). Returns the ids of deliveries created now.
+ * subscription). Returns the ids of deliveries created now; with `stillPending`, also those of the
+ * event that an earlier call created and that are still pending (a bookkeeping batch run again
+ * after its first run's answer was lost must still have them sent).
  */
-export async function enqueueWebhookEvent(sql: Sql | TransactionSql, event: WebhookEvent): Promise<string[]> {
+export async function enqueueWebhookEvent(sql: Sql | TransactionSql, event: WebhookEvent, options: { stillPending?: boolean } = {}): Promise<string[]> {
   const body = webhookBody(event); // throws on identity keys in data
+  // The union's second half sees the table as it was before the insert: no id twice.
   const rows = await sql<{ id: string }[]>`
-    insert into webhook_delivery (id, event_id, event_type, privacy_request_id, subscription_id, body)
-    select 'whd_' || gen_random_uuid(), ${event.id}::text, ${event.type}::text, ${event.privacyRequestId}::text, s.id, ${sql.json(asJson(body))}
-    from webhook_subscription s
-    where s.enabled and ${event.type}::text = any(s.event_types)
-    order by s.created_at, s.id
-    on conflict (event_id, subscription_id) do nothing
-    returning id`;
+    with created as (
+      insert into webhook_delivery (id, event_id, event_type, privacy_request_id, subscription_id, body)
+      select 'whd_' || gen_random_uuid(), ${event.id}::text, ${event.type}::text, ${event.privacyRequestId}::text, s.id, ${sql.json(asJson(body))}
+      from webhook_subscription s
+      where s.enabled and ${event.type}::text = any(s.event_types)
+      order by s.created_at, s.id
+      on conflict (event_id, subscription_id) do nothing
+      returning id
+    )
+    select id from created
+    ${options.stillPending ? sql`union all select id from webhook_delivery where event_id = ${event.id}::text and status = 'pending'` : sql``}`;
   return rows.map((row) => row.id);
 }
 

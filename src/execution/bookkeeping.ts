@@ -35,14 +35,20 @@ export async function recordBookkeeping(context: ExecutionContext, { privacyRequ
         else if (entry.audit) await recordAudit(context, { privacyRequestId, at: entry.at, audit: entry.audit });
         break;
       case 'notify':
+        // With the deliveries an earlier run of this batch wrote and never reported (its worker
+        // killed, its answer lost with the Temporal server, the database gone later in the batch).
         deliveries.push(
-          ...(await enqueueWebhookEvent(context.sql, {
-            id: webhookEventId(privacyRequestId, entry.key),
-            type: `request.${entry.event}`,
-            privacyRequestId,
-            occurredAt: entry.at,
-            data: entry.data,
-          })),
+          ...(await enqueueWebhookEvent(
+            context.sql,
+            {
+              id: webhookEventId(privacyRequestId, entry.key),
+              type: `request.${entry.event}`,
+              privacyRequestId,
+              occurredAt: entry.at,
+              data: entry.data,
+            },
+            { stillPending: true },
+          )),
         );
         break;
       case 'recordTasks':
