@@ -1,8 +1,8 @@
 /**
  * Submitting privacy requests: each one becomes a row (with its identities encrypted) and a
- * workflow whose id is the request id. The row and the workflow start together: the row is
- * inserted in a transaction that commits only after the workflow started, so a request that
- * failed to start leaves nothing behind.
+ * workflow whose id is the request id. The row is stored only once the workflow started, so a
+ * request that failed to start leaves nothing behind; a row that cannot be stored terminates its
+ * workflow (and a workflow whose row never appears ends at its plan step).
  *
  * The items of one call are submitted side by side (INTAKE_CONCURRENCY at a time): a workflow
  * start is a round trip to Temporal, and one after the other they made a batch of 50 take as long
@@ -16,7 +16,7 @@ import type { Sql, TransactionSql } from '../db/client.js';
 import { acknowledgeBy, daysLeft, dueAt, type Regulation } from '../domain/deadlines.js';
 import { DEFAULT_DEADLINE_SETTINGS, type DeadlineSettings } from '../domain/lifecycle.js';
 import { getPolicy } from '../db/policies.js';
-import { insertIdentities, insertPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
+import { insertIdentities, insertPrivacyRequest, insertRequestWithIdentities, type NewPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { policyActionTypes, type Policy } from '../domain/policies.js';
 import { newPrivacyRequestId, type Identity } from '../domain/privacy-requests.js';
 import { PRIVACY_REQUEST_WORKFLOW, SEARCH_ATTRIBUTES, type PrivacyRequestInput } from '../../workflows/definitions.js';
@@ -115,58 +115,70 @@ async function submitOne(deps: SubmitDeps, submission: PrivacyRequestSubmission,
   const receivedAt = new Date();
   const options = { timeZone: settings.timeZone, customDays: policy.custom_days ?? null, periodOverrideMs: settings.periodOverrideMs };
   const digest = identityDigest(deps.encryptionKey, submission.identity);
+  /** The row; a duplicate (of `original`) has no deadline and never runs. */
+  const request = (original?: string): NewPrivacyRequest => ({
+    id,
+    external_id: submission.external_id ?? null,
+    policy_key: policy.key,
+    action_types: actionTypes,
+    requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
+    requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
+    created_by: createdBy,
+    regulation,
+    created_at: receivedAt,
+    due_at: original ? null : dueAt(regulation, receivedAt, options),
+    acknowledge_by: original ? null : acknowledgeBy(regulation, receivedAt, options),
+    status: original ? 'duplicate' : policy.requires_identity_verification ? 'identity_unverified' : 'pending',
+    duplicate_of: original ?? null,
+    identity_digest: digest,
+  });
   let started = false;
+  const startWorkflow = async (due: Date | null | undefined) => {
+    const input: PrivacyRequestInput = {
+      privacyRequestId: id,
+      deadline: due ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: due.toISOString(), extendedDueAt: null } : null,
+    };
+    await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
+      workflowId: id,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
+        { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
+        { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
+        ...(due ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: due }] : []),
+      ],
+    });
+    started = true;
+  };
   try {
+    if (!deps.duplicates?.enabled) {
+      // Started, then stored in one statement (docs/decisions.md, "Intake"): the guarantee of a
+      // transaction held open across the start (a row that cannot be stored terminates its
+      // workflow; a workflow whose row never appears ends at its plan step), in one round trip
+      // instead of four.
+      const fields = request();
+      await startWorkflow(fields.due_at);
+      return { row: await insertRequestWithIdentities(deps.sql, fields, submission.identity, deps.encryptionKey, deps.identityTtlMs) };
+    }
     const row = await deps.sql.begin(async (tx) => {
       // One submission at a time per person and policy, so that two at once cannot both be the original.
-      const original = deps.duplicates?.enabled ? await findOriginal(tx, digest, policy.key, deps.duplicates.windowMs) : undefined;
-      const inserted = await insertPrivacyRequest(tx, {
-        id,
-        external_id: submission.external_id ?? null,
-        policy_key: policy.key,
-        action_types: actionTypes,
-        requested_at: submission.requested_at ? new Date(submission.requested_at) : null,
-        requires_erasure_confirmation: submission.requires_erasure_confirmation ?? false,
-        created_by: createdBy,
-        regulation,
-        created_at: receivedAt,
-        due_at: original ? null : dueAt(regulation, receivedAt, options),
-        acknowledge_by: original ? null : acknowledgeBy(regulation, receivedAt, options),
-        status: original ? 'duplicate' : policy.requires_identity_verification ? 'identity_unverified' : 'pending',
-        duplicate_of: original ?? null,
-        identity_digest: digest,
-      });
+      const original = await findOriginal(tx, digest, policy.key, deps.duplicates!.windowMs);
+      const inserted = await insertPrivacyRequest(tx, request(original));
       await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
       if (original) {
         // A duplicate is recorded and linked, and never run: no workflow.
         await recordAuditLog(tx, { privacy_request_id: id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, receivedAt);
         return inserted;
       }
-      const input: PrivacyRequestInput = {
-        privacyRequestId: id,
-        deadline: inserted.due_at
-          ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: inserted.due_at.toISOString(), extendedDueAt: null }
-          : null,
-      };
-      await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
-        workflowId: id,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
-          { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
-          { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
-          ...(inserted.due_at ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: inserted.due_at }] : []),
-        ],
-      });
-      started = true;
+      await startWorkflow(inserted.due_at);
       return inserted;
     });
     return { row };
   } catch (error) {
     if (started) {
-      // The workflow started but the row did not commit: stop the workflow so nothing runs for it.
+      // The workflow started but the row was not stored: stop the workflow so nothing runs for it.
       await deps.temporal.workflow
         .getHandle(id)
         .terminate('the privacy request could not be stored')

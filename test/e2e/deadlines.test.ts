@@ -6,9 +6,12 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../../src/api/server.js';
+import { temporalAddress } from '../../src/config.js';
 import type { Policy } from '../../src/domain/policies.js';
 import { verify } from '../../src/webhooks/signature.js';
 import { createHarness, erasurePolicy, eventually, type Harness } from '../support/harness.js';
@@ -360,6 +363,62 @@ describe('a batch of requests', () => {
     const stored = await harness.sql<{ id: string }[]>`select id from privacy_request where id = any(${ids})`;
     expect(stored).toHaveLength(30);
     for (const id of ids) expect((await harness.handle(id).describe()).status.name).toBe('RUNNING');
+  });
+});
+
+describe('a request that cannot be stored or started', () => {
+  it('leaves no workflow running when its row is refused, and the batch\'s other items go on', async () => {
+    // The database refuses one row after its workflow started (a trigger, as a constraint or a
+    // full disk would): that workflow is terminated, and nothing of the request is stored.
+    await harness.sql.unsafe(`
+      create or replace function refuse_marked_request() returns trigger language plpgsql as $$
+      begin
+        if new.external_id = 'refuse-me' then raise exception 'refused by the test'; end if;
+        return new;
+      end $$;
+      create trigger refuse_marked_request before insert on privacy_request for each row execute function refuse_marked_request();`);
+    try {
+      const response = await harness.postJson('/api/v1/privacy-request', [
+        { external_id: 'kept-1', policy_key: 'reviewed_access', identity: { email: 'kept-1@example.com' } },
+        { external_id: 'refuse-me', policy_key: 'reviewed_access', identity: { email: 'refused@example.com' } },
+        { external_id: 'kept-2', policy_key: 'reviewed_access', identity: { email: 'kept-2@example.com' } },
+      ]);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { succeeded: { id: string; external_id: string }[]; failed: { message: string; data: { external_id: string } }[] };
+      expect(body.succeeded.map((item) => item.external_id)).toEqual(['kept-1', 'kept-2']);
+      expect(body.failed).toEqual([{ message: expect.stringContaining('refused by the test'), data: { external_id: 'refuse-me', policy_key: 'reviewed_access' } }]);
+      expect(await harness.sql`select 1 from privacy_request where external_id = 'refuse-me'`).toHaveLength(0);
+      expect(await harness.sql`select 1 from privacy_request_identity i left join privacy_request r on r.id = i.privacy_request_id where r.id is null`).toHaveLength(0);
+      // The refused one's workflow was started, then terminated: none runs without its row.
+      const running = [];
+      for await (const execution of harness.client.workflow.list({ query: `WorkflowType = 'privacyRequest' AND ExecutionStatus = 'Running' AND TaskQueue = '${harness.config.temporal.taskQueue}'` })) running.push(execution.workflowId);
+      const stored = new Set((await harness.sql<{ id: string }[]>`select id from privacy_request`).map((row) => row.id));
+      expect(running.filter((workflowId) => !stored.has(workflowId))).toEqual([]);
+      for (const item of body.succeeded) expect((await harness.handle(item.id).describe()).status.name).toBe('RUNNING');
+    } finally {
+      await harness.sql.unsafe('drop trigger refuse_marked_request on privacy_request; drop function refuse_marked_request()');
+    }
+  });
+
+  it('stores nothing when Temporal does not take the start', async () => {
+    // An API whose Temporal client is closed: every start fails, and no row is left behind.
+    const closed = new Client({ connection: await Connection.connect({ address: temporalAddress(harness.config) }) });
+    await closed.connection.close();
+    const api = await listen(harness.createApp({ temporal: closed }), '127.0.0.1', 0);
+    try {
+      const response = await fetch(`${api.url}/api/v1/privacy-request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.token}` },
+        body: JSON.stringify([{ external_id: 'never-started', policy_key: 'reviewed_access', identity: { email: 'never@example.com' } }]),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { succeeded: unknown[]; failed: { data: { external_id: string } }[] };
+      expect(body.succeeded).toEqual([]);
+      expect(body.failed.map((item) => item.data.external_id)).toEqual(['never-started']);
+      expect(await harness.sql`select 1 from privacy_request where external_id = 'never-started'`).toHaveLength(0);
+    } finally {
+      await api.close();
+    }
   });
 });
 
