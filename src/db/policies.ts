@@ -37,14 +37,8 @@ type TargetRow = { policy_key: string; rule_key: string; key: string; name: stri
 
 const targetOf = ({ key, name, data_category }: TargetRow): RuleTarget => ({ key, data_category, ...(name !== null ? { name } : {}) });
 
-/** Policies with their rules (oldest first) and targets, read in three queries. */
-async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]): Promise<Policy[]> {
-  if (!policies.length) return [];
-  const keys = sql.array(policies.map((policy) => policy.key));
-  const rules = await sql<RuleRow[]>`
-    select policy_key, key, name, action_type, masking_strategy, consent_preference from policy_rule where policy_key = any(${keys}) order by created_at, key`;
-  const targets = await sql<TargetRow[]>`
-    select policy_key, rule_key, key, name, data_category from rule_target where policy_key = any(${keys}) order by created_at, key`;
+/** The policies with their rules (oldest first) and targets, in the order of `policies`. */
+function assembled(policies: PolicyHeaderRow[], rules: RuleRow[], targets: TargetRow[]): Policy[] {
   return policies.map((policy) => ({
     ...policy,
     rules: rules
@@ -57,11 +51,38 @@ async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]):
   }));
 }
 
+/** Policies with their rules and targets, read in two more queries. */
+async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]): Promise<Policy[]> {
+  if (!policies.length) return [];
+  const keys = sql.array(policies.map((policy) => policy.key));
+  const rules = await sql<RuleRow[]>`
+    select policy_key, key, name, action_type, masking_strategy, consent_preference from policy_rule where policy_key = any(${keys}) order by created_at, key`;
+  const targets = await sql<TargetRow[]>`
+    select policy_key, rule_key, key, name, data_category from rule_target where policy_key = any(${keys}) order by created_at, key`;
+  return assembled(policies, rules, targets);
+}
+
+/**
+ * The policies of these keys that exist, each with its rules and targets, in one statement (the
+ * intake reads them on every call), by policy key.
+ */
+export async function getPolicies(sql: Sql | TransactionSql, keys: string[]): Promise<Map<string, Policy>> {
+  if (!keys.length) return new Map();
+  const rows = await sql<(PolicyHeaderRow & { rules: RuleRow[]; targets: TargetRow[] })[]>`
+    select p.key, p.name, p.requires_approval, p.requires_erasure_confirmation, p.regulation, p.custom_days, p.requires_identity_verification,
+      coalesce((
+        select json_agg(json_build_object('policy_key', r.policy_key, 'key', r.key, 'name', r.name, 'action_type', r.action_type,
+          'masking_strategy', r.masking_strategy, 'consent_preference', r.consent_preference) order by r.created_at, r.key)
+        from policy_rule r where r.policy_key = p.key), '[]') as rules,
+      coalesce((
+        select json_agg(json_build_object('policy_key', t.policy_key, 'rule_key', t.rule_key, 'key', t.key, 'name', t.name, 'data_category', t.data_category) order by t.created_at, t.key)
+        from rule_target t where t.policy_key = p.key), '[]') as targets
+    from policy p where p.key = any(${sql.array([...new Set(keys)])})`;
+  return new Map(rows.map(({ rules, targets, ...header }) => [header.key, assembled([header], rules, targets)[0]!]));
+}
+
 export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise<Policy | undefined> {
-  const policies = await sql<PolicyHeaderRow[]>`
-    select key, name, requires_approval, requires_erasure_confirmation, regulation, custom_days, requires_identity_verification from policy where key = ${key}`;
-  const [policy] = await assemble(sql, policies);
-  return policy;
+  return (await getPolicies(sql, [key])).get(key);
 }
 
 /** A page of policies by key, each with its rules and targets. */

@@ -15,7 +15,7 @@ import { recordAuditLog } from '../db/audit-log.js';
 import type { Sql, TransactionSql } from '../db/client.js';
 import { acknowledgeBy, daysLeft, dueAt, type Regulation } from '../domain/deadlines.js';
 import { DEFAULT_DEADLINE_SETTINGS, type DeadlineSettings } from '../domain/lifecycle.js';
-import { getPolicy } from '../db/policies.js';
+import { getPolicies } from '../db/policies.js';
 import { insertIdentities, insertPrivacyRequest, insertRequestWithIdentities, type NewPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { policyActionTypes, type Policy } from '../domain/policies.js';
 import { newPrivacyRequestId, type Identity } from '../domain/privacy-requests.js';
@@ -68,13 +68,8 @@ export interface SubmitResult {
 }
 
 /** Loads the policies the submissions name; the caller rejects the call when one is missing. */
-export async function loadPolicies(sql: Sql, keys: string[]): Promise<Map<string, Policy>> {
-  const policies = new Map<string, Policy>();
-  for (const key of new Set(keys)) {
-    const policy = await getPolicy(sql, key);
-    if (policy) policies.set(key, policy);
-  }
-  return policies;
+export function loadPolicies(sql: Sql, keys: string[]): Promise<Map<string, Policy>> {
+  return getPolicies(sql, keys);
 }
 
 /** Items of one call started at once: below the API's pool of 10 connections, each held while its workflow starts. */
