@@ -4,7 +4,7 @@
  * real HTTP port, and workers built from one workflow bundle. close() tears everything down.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -21,7 +21,7 @@ import { savePolicy } from '../../src/db/policies.js';
 import type { Policy } from '../../src/domain/policies.js';
 import { registerExample } from '../../src/example/load.js';
 import { dataConverter } from '../../src/temporal/codec.js';
-import { bundleWorkflows, createWorker, type DsrWorker } from '../../src/worker/index.js';
+import { createWorker, type DsrWorker } from '../../src/worker/index.js';
 import type { PrivacyRequestOutcome } from '../../workflows/definitions.js';
 import { cloneDatabase } from './databases.js';
 
@@ -34,10 +34,10 @@ function quietRuntime(logger?: Logger) {
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test file. */
+/** The workflow bundle, built once per test run (test/global-setup.ts), read once per file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflows();
+  bundle ??= readFile(inject('workflowBundlePath'), 'utf8').then((text) => JSON.parse(text) as WorkflowBundleWithSourceMap);
   return bundle;
 }
 

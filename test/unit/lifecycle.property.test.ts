@@ -18,7 +18,7 @@ import {
   type StepResult,
 } from '../../src/domain/lifecycle.js';
 
-const RUNS = Number(process.env.LIFECYCLE_RUNS ?? 1000);
+const RUNS = Number(process.env.LIFECYCLE_RUNS ?? 500);
 const AT = '2026-12-01T00:00:00.000Z';
 
 // ---- Plans ------------------------------------------------------------------------------------
