@@ -4,10 +4,11 @@
  * request that failed to start leaves nothing behind; a row that cannot be stored terminates its
  * workflow (and a workflow whose row never appears ends at its plan step).
  *
- * The items of one call are submitted side by side (INTAKE_CONCURRENCY at a time): a workflow
- * start is a round trip to Temporal, and one after the other they made a batch of 50 take as long
- * as 50 round trips (docs/decisions.md, "Intake"). When duplicates are recognised, items for the
- * same person and policy still go one after the other, in the order given: the first is the original.
+ * The items of one call go INTAKE_CONCURRENCY at a time: their workflows start side by side (a
+ * start is a round trip to Temporal), then their rows are stored in one statement
+ * (docs/decisions.md, "Intake"). When duplicates are recognised, each item is a transaction of its
+ * own, and items for the same person and policy go one after the other, in the order given: the
+ * first is the original.
  */
 import type { Client } from '@temporalio/client';
 import { createHmac } from 'node:crypto';
@@ -16,7 +17,7 @@ import type { Sql, TransactionSql } from '../db/client.js';
 import { acknowledgeBy, daysLeft, dueAt, type Regulation } from '../domain/deadlines.js';
 import { DEFAULT_DEADLINE_SETTINGS, type DeadlineSettings } from '../domain/lifecycle.js';
 import { getPolicies } from '../db/policies.js';
-import { insertIdentities, insertPrivacyRequest, insertRequestWithIdentities, type NewPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
+import { insertIdentities, insertPrivacyRequest, insertRequestsWithIdentities, type NewPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { policyActionTypes, type Policy } from '../domain/policies.js';
 import { newPrivacyRequestId, type Identity } from '../domain/privacy-requests.js';
 import { PRIVACY_REQUEST_WORKFLOW, SEARCH_ATTRIBUTES, type PrivacyRequestInput } from '../../workflows/definitions.js';
@@ -72,27 +73,14 @@ export function loadPolicies(sql: Sql, keys: string[]): Promise<Map<string, Poli
   return getPolicies(sql, keys);
 }
 
-/** Items of one call started at once: below the API's pool of 10 connections, each held while its workflow starts. */
+/** Items of one call whose workflows start at once. */
 export const INTAKE_CONCURRENCY = 8;
 
 type Outcome = { row: PrivacyRequestRow } | { failure: SubmitResult['failed'][number] };
 
 export async function submitPrivacyRequests(deps: SubmitDeps, submissions: PrivacyRequestSubmission[], policies: Map<string, Policy>, createdBy: string | null = null): Promise<SubmitResult> {
-  // Lanes run side by side. With duplicates recognised, a lane holds the items for one person and
-  // policy, in their order (the first is the original); otherwise each item is a lane of its own.
-  const lanes = new Map<string, number[]>();
-  submissions.forEach((submission, index) => {
-    const lane = deps.duplicates?.enabled ? `${submission.policy_key}\u0000${identityDigest(deps.encryptionKey, submission.identity)}` : String(index);
-    lanes.set(lane, [...(lanes.get(lane) ?? []), index]);
-  });
-  const outcomes: Outcome[] = new Array(submissions.length);
-  const queue = [...lanes.values()];
-  const runLanes = async () => {
-    for (let lane = queue.shift(); lane; lane = queue.shift()) {
-      for (const index of lane) outcomes[index] = await submitOne(deps, submissions[index]!, policies, createdBy);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(INTAKE_CONCURRENCY, queue.length) }, runLanes));
+  const prepared = submissions.map((submission) => prepare(deps, submission, policies.get(submission.policy_key)!, createdBy));
+  const outcomes = deps.duplicates?.enabled ? await submitInLanes(deps, prepared) : await submitInGroups(deps, prepared);
   const result: SubmitResult = { succeeded: [], failed: [] };
   for (const outcome of outcomes) {
     if ('row' in outcome) result.succeeded.push(outcome.row);
@@ -101,8 +89,96 @@ export async function submitPrivacyRequests(deps: SubmitDeps, submissions: Priva
   return result;
 }
 
-async function submitOne(deps: SubmitDeps, submission: PrivacyRequestSubmission, policies: Map<string, Policy>, createdBy: string | null): Promise<Outcome> {
-  const policy = policies.get(submission.policy_key)!;
+/**
+ * Without duplicate detection: INTAKE_CONCURRENCY workflows starting at any time, and the rows of
+ * those that started stored together, one statement for whatever started while the previous one
+ * ran (a group commit). A statement that fails is done again row by row, so that one row the
+ * database refuses does not take the others with it.
+ */
+async function submitInGroups(deps: SubmitDeps, items: Prepared[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(items.length);
+  const insert = (group: Prepared[]) => insertRequestsWithIdentities(deps.sql, group.map((item) => ({ request: item.fields, identity: item.submission.identity })), deps.encryptionKey, deps.identityTtlMs);
+  const store = async (indexes: number[]) => {
+    try {
+      (await insert(indexes.map((i) => items[i]!))).forEach((row, k) => (outcomes[indexes[k]!] = { row }));
+    } catch {
+      for (const i of indexes) {
+        try {
+          outcomes[i] = { row: (await insert([items[i]!]))[0]! };
+        } catch (error) {
+          // The workflow started but its row was not stored: stop it so nothing runs for it.
+          await items[i]!.terminate();
+          outcomes[i] = items[i]!.failed(error);
+        }
+      }
+    }
+  };
+  const started: number[] = [];
+  let storing: Promise<void> | undefined;
+  const storeStarted = () => {
+    storing ??= (async () => {
+      while (started.length) await store(started.splice(0));
+    })().finally(() => (storing = undefined));
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(INTAKE_CONCURRENCY, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) {
+        try {
+          await items[i]!.start(items[i]!.fields.due_at);
+        } catch (error) {
+          outcomes[i] = items[i]!.failed(error);
+          continue;
+        }
+        started.push(i);
+        storeStarted();
+      }
+    }),
+  );
+  while (storing || started.length) {
+    storeStarted();
+    await storing;
+  }
+  return outcomes;
+}
+
+/**
+ * With duplicate detection: lanes side by side, a lane holding the items for one person and
+ * policy, in their order (the first is the original), each item in a transaction with an advisory
+ * lock per person and policy.
+ */
+async function submitInLanes(deps: SubmitDeps, items: Prepared[]): Promise<Outcome[]> {
+  const lanes = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const lane = `${item.fields.policy_key}\u0000${item.digest}`;
+    lanes.set(lane, [...(lanes.get(lane) ?? []), index]);
+  });
+  const outcomes: Outcome[] = new Array(items.length);
+  const queue = [...lanes.values()];
+  const runLanes = async () => {
+    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      for (const index of lane) outcomes[index] = await submitWithDuplicates(deps, items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(INTAKE_CONCURRENCY, queue.length) }, runLanes));
+  return outcomes;
+}
+
+interface Prepared {
+  id: string;
+  submission: PrivacyRequestSubmission;
+  digest: string;
+  receivedAt: Date;
+  /** The row as stored when the request is no duplicate. */
+  fields: NewPrivacyRequest;
+  /** The row of a duplicate of `original`: no deadline, never run. */
+  duplicateOf(original: string): NewPrivacyRequest;
+  start(due: Date | null | undefined): Promise<void>;
+  terminate(): Promise<void>;
+  failed(error: unknown): Outcome;
+}
+
+function prepare(deps: SubmitDeps, submission: PrivacyRequestSubmission, policy: Policy, createdBy: string | null): Prepared {
   const id = newPrivacyRequestId();
   const actionTypes = policyActionTypes(policy);
   const regulation = submission.regulation ?? policy.regulation ?? 'gdpr';
@@ -110,8 +186,7 @@ async function submitOne(deps: SubmitDeps, submission: PrivacyRequestSubmission,
   const receivedAt = new Date();
   const options = { timeZone: settings.timeZone, customDays: policy.custom_days ?? null, periodOverrideMs: settings.periodOverrideMs };
   const digest = identityDigest(deps.encryptionKey, submission.identity);
-  /** The row; a duplicate (of `original`) has no deadline and never runs. */
-  const request = (original?: string): NewPrivacyRequest => ({
+  const row = (original?: string): NewPrivacyRequest => ({
     id,
     external_id: submission.external_id ?? null,
     policy_key: policy.key,
@@ -127,64 +202,68 @@ async function submitOne(deps: SubmitDeps, submission: PrivacyRequestSubmission,
     duplicate_of: original ?? null,
     identity_digest: digest,
   });
-  let started = false;
-  const startWorkflow = async (due: Date | null | undefined) => {
-    const input: PrivacyRequestInput = {
-      privacyRequestId: id,
-      deadline: due ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: due.toISOString(), extendedDueAt: null } : null,
-    };
-    await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
-      workflowId: id,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
-        { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
-        { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
-        ...(due ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: due }] : []),
-      ],
-    });
-    started = true;
-  };
-  try {
-    if (!deps.duplicates?.enabled) {
-      // Started, then stored in one statement (docs/decisions.md, "Intake"): the guarantee of a
-      // transaction held open across the start (a row that cannot be stored terminates its
-      // workflow; a workflow whose row never appears ends at its plan step), in one round trip
-      // instead of four.
-      const fields = request();
-      await startWorkflow(fields.due_at);
-      return { row: await insertRequestWithIdentities(deps.sql, fields, submission.identity, deps.encryptionKey, deps.identityTtlMs) };
-    }
-    const row = await deps.sql.begin(async (tx) => {
-      // One submission at a time per person and policy, so that two at once cannot both be the original.
-      const original = await findOriginal(tx, digest, policy.key, deps.duplicates!.windowMs);
-      const inserted = await insertPrivacyRequest(tx, request(original));
-      await insertIdentities(tx, id, submission.identity, deps.encryptionKey, deps.identityTtlMs);
-      if (original) {
-        // A duplicate is recorded and linked, and never run: no workflow.
-        await recordAuditLog(tx, { privacy_request_id: id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, receivedAt);
-        return inserted;
-      }
-      await startWorkflow(inserted.due_at);
-      return inserted;
-    });
-    return { row };
-  } catch (error) {
-    if (started) {
-      // The workflow started but the row was not stored: stop the workflow so nothing runs for it.
+  return {
+    id,
+    submission,
+    digest,
+    receivedAt,
+    fields: row(),
+    duplicateOf: row,
+    async start(due) {
+      const input: PrivacyRequestInput = {
+        privacyRequestId: id,
+        deadline: due ? { regulation, customDays: policy.custom_days ?? null, receivedAt: receivedAt.toISOString(), dueAt: due.toISOString(), extendedDueAt: null } : null,
+      };
+      await deps.temporal.workflow.start(PRIVACY_REQUEST_WORKFLOW, {
+        workflowId: id,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.status, value: 'pending' },
+          { key: SEARCH_ATTRIBUTES.policyKey, value: policy.key },
+          { key: SEARCH_ATTRIBUTES.actionTypes, value: actionTypes },
+          ...(due ? [{ key: SEARCH_ATTRIBUTES.dueAt, value: due }] : []),
+        ],
+      });
+    },
+    async terminate() {
       await deps.temporal.workflow
         .getHandle(id)
         .terminate('the privacy request could not be stored')
         .catch(() => undefined);
-    }
-    return {
+    },
+    failed: (error) => ({
       failure: {
         message: `The privacy request could not be started: ${(error as Error).message}`,
         data: { external_id: submission.external_id ?? null, policy_key: submission.policy_key },
       },
-    };
+    }),
+  };
+}
+
+async function submitWithDuplicates(deps: SubmitDeps, item: Prepared): Promise<Outcome> {
+  let started = false;
+  try {
+    const row = await deps.sql.begin(async (tx) => {
+      // One submission at a time per person and policy, so that two at once cannot both be the original.
+      const original = await findOriginal(tx, item.digest, item.fields.policy_key, deps.duplicates!.windowMs);
+      const inserted = await insertPrivacyRequest(tx, original ? item.duplicateOf(original) : item.fields);
+      await insertIdentities(tx, item.id, item.submission.identity, deps.encryptionKey, deps.identityTtlMs);
+      if (original) {
+        // A duplicate is recorded and linked, and never run: no workflow.
+        await recordAuditLog(tx, { privacy_request_id: item.id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, item.receivedAt);
+        return inserted;
+      }
+      await item.start(inserted.due_at);
+      started = true;
+      return inserted;
+    });
+    return { row };
+  } catch (error) {
+    // The workflow started but the row did not commit: stop the workflow so nothing runs for it.
+    if (started) await item.terminate();
+    return item.failed(error);
   }
 }
 
