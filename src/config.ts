@@ -189,6 +189,11 @@ const environmentSchema = z.object({
   DSRFLOW_MAX_PAGE_SIZE: integer(50, 1, 1000),
   /** How often each worker purges expired data (identities past their TTL). */
   DSRFLOW_MAINTENANCE_INTERVAL: duration('10m'),
+  /**
+   * A prebuilt workflow bundle (a JavaScript file written by `npm run bundle`): the worker loads it
+   * instead of bundling the workflow code at start (seconds, on a small machine).
+   */
+  DSRFLOW_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** Serve /codec (decrypts payloads for the Temporal Web UI). Default: on, except in production. */
   DSRFLOW_CODEC_ENDPOINT: z.enum(['true', 'false'], { error: 'expected true or false' }).optional(),
   /** Origins allowed to call the codec endpoint, comma-separated; default: the dev server's Web UI. */
@@ -324,6 +329,8 @@ export interface Config {
   duplicates: { enabled: boolean; windowMs: number };
   maxPageSize: number;
   maintenanceIntervalMs: number;
+  /** DSRFLOW_WORKFLOW_BUNDLE: a prebuilt workflow bundle's path, or undefined to bundle at start. */
+  workflowBundlePath: string | undefined;
   /** Undefined when the codec endpoint is off. */
   codecEndpoint: { origins: string[]; uiKey?: string | undefined } | undefined;
   exampleDatabaseUrl: string;
@@ -444,6 +451,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     duplicates: { enabled: e.DSRFLOW_DUPLICATE_DETECTION === 'true', windowMs: e.DSRFLOW_DUPLICATE_WINDOW },
     maxPageSize: e.DSRFLOW_MAX_PAGE_SIZE,
     maintenanceIntervalMs: e.DSRFLOW_MAINTENANCE_INTERVAL,
+    workflowBundlePath: e.DSRFLOW_WORKFLOW_BUNDLE,
     codecEndpoint:
       (e.DSRFLOW_CODEC_ENDPOINT ?? (production ? 'false' : 'true')) === 'true'
         ? {

@@ -32,8 +32,13 @@ export default async function setup(project: TestProject) {
   await migrate(sql);
   await sql.end();
   await loadExampleDatabase(serverUrl(exampleTemplate));
+  // As JSON for the workers in test processes, and as JavaScript for the worker processes tests
+  // start (DSRFLOW_WORKFLOW_BUNDLE), so that neither bundles again.
   const workflowBundlePath = join(tmpdir(), `${runId}-workflow-bundle.json`);
-  await writeFile(workflowBundlePath, JSON.stringify(await bundleWorkflows()));
+  const workflowBundleCodePath = join(tmpdir(), `${runId}-workflow-bundle.js`);
+  const bundle = await bundleWorkflows();
+  await writeFile(workflowBundlePath, JSON.stringify(bundle));
+  await writeFile(workflowBundleCodePath, bundle.code);
 
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalCliPath', cliPath);
@@ -41,10 +46,12 @@ export default async function setup(project: TestProject) {
   project.provide('serviceTemplate', serviceTemplate);
   project.provide('exampleTemplate', exampleTemplate);
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('workflowBundleCodePath', workflowBundleCodePath);
 
   return async () => {
     await temporal.stop();
     await rm(workflowBundlePath, { force: true });
+    await rm(workflowBundleCodePath, { force: true });
     const admin = postgres(serverUrl('postgres'), { max: 1, onnotice: () => {} });
     try {
       await dropDatabasesWithPrefix(admin, runId);
@@ -65,5 +72,7 @@ declare module 'vitest' {
     exampleTemplate: string;
     /** The workflow bundle (code and source map) as JSON, built once for the run. */
     workflowBundlePath: string;
+    /** The same bundle's code, for DSRFLOW_WORKFLOW_BUNDLE. */
+    workflowBundleCodePath: string;
   }
 }

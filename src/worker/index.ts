@@ -4,6 +4,7 @@
  * target connection it has used.
  */
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -42,6 +43,11 @@ export function workflowsPath(): string {
  */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
+}
+
+/** Writes the workflow bundle to `path` (JavaScript, with its source map inline), for DSRFLOW_WORKFLOW_BUNDLE. */
+export async function writeWorkflowBundle(path: string): Promise<void> {
+  await writeFile(path, (await bundleWorkflows()).code);
 }
 
 /**
@@ -89,7 +95,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
     taskQueue: config.temporal.taskQueue,
     activities,
     dataConverter: dataConverter(encryptionKey),
-    workflowBundle: workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle: workflowBundle ?? (config.workflowBundlePath ? { codePath: config.workflowBundlePath } : await bundleWorkflows()),
     ...WORKER_TUNING,
   });
   let running: Promise<void> | undefined;

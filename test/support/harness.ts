@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { apiDeps, createApp, type ApiDeps } from '../../src/api/app.js';
 import { ensureRootClient } from '../../src/auth/service.js';
 import { listen, type ApiServer } from '../../src/api/server.js';
@@ -25,12 +25,29 @@ import { createWorker, type DsrWorker } from '../../src/worker/index.js';
 import type { PrivacyRequestOutcome } from '../../workflows/definitions.js';
 import { cloneDatabase } from './databases.js';
 
+/**
+ * The Temporal runtime is installed once per process, and test files share the process
+ * (vitest.config.ts): its logs go to the logger the running file's first harness brought, or
+ * warnings only.
+ */
+const warningsOnly = new DefaultLogger('WARN');
+const fileLoggers = new Map<string, Logger>();
+const currentFile = () => expect.getState().testPath ?? '';
+const runtimeLogger = (): Logger => fileLoggers.get(currentFile()) ?? warningsOnly;
+const forwardingLogger: Logger = {
+  log: (level, message, meta) => runtimeLogger().log(level, message, meta),
+  trace: (message, meta) => runtimeLogger().trace(message, meta),
+  debug: (message, meta) => runtimeLogger().debug(message, meta),
+  info: (message, meta) => runtimeLogger().info(message, meta),
+  warn: (message, meta) => runtimeLogger().warn(message, meta),
+  error: (message, meta) => runtimeLogger().error(message, meta),
+};
 let runtimeInstalled = false;
-/** The Temporal runtime logs warnings only, unless the first harness of the file brings its own logger. */
 function quietRuntime(logger?: Logger) {
+  if (logger && !fileLoggers.has(currentFile())) fileLoggers.set(currentFile(), logger);
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: logger ?? new DefaultLogger('WARN') });
+  Runtime.install({ logger: forwardingLogger });
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -120,6 +137,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     // Tests ask for many tokens from one address; the limit itself is tested with a low one.
     DSRFLOW_AUTH_RATE_LIMIT: '100000',
     LOG_LEVEL: 'warn',
+    // Worker processes a test starts load the run's bundle instead of bundling again.
+    DSRFLOW_WORKFLOW_BUNDLE: inject('workflowBundleCodePath'),
     ...options.env,
   };
   const config = loadConfig(env);
