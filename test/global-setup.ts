@@ -6,7 +6,7 @@
  * at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -16,7 +16,7 @@ import { migrate } from '../src/db/migrate.js';
 import { loadExampleDatabase } from '../src/example/load.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows } from '../src/worker/index.js';
+import { writeWorkflowBundle } from '../src/worker/index.js';
 import { dropDatabasesWithPrefix, serverUrl } from './support/databases.js';
 import { dropMariadbDatabasesWithPrefix } from './support/mariadb-cleanup.js';
 
@@ -32,13 +32,10 @@ export default async function setup(project: TestProject) {
   await migrate(sql);
   await sql.end();
   await loadExampleDatabase(serverUrl(exampleTemplate));
-  // As JSON for the workers in test processes, and as JavaScript for the worker processes tests
-  // start (DSRFLOW_WORKFLOW_BUNDLE), so that neither bundles again.
-  const workflowBundlePath = join(tmpdir(), `${runId}-workflow-bundle.json`);
-  const workflowBundleCodePath = join(tmpdir(), `${runId}-workflow-bundle.js`);
-  const bundle = await bundleWorkflows();
-  await writeFile(workflowBundlePath, JSON.stringify(bundle));
-  await writeFile(workflowBundleCodePath, bundle.code);
+  // Loaded by the workers in test processes and by the worker processes tests start
+  // (DSRFLOW_WORKFLOW_BUNDLE), so that neither bundles again.
+  const workflowBundlePath = join(tmpdir(), `${runId}-workflow-bundle.js`);
+  await writeWorkflowBundle(workflowBundlePath);
 
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalCliPath', cliPath);
@@ -46,12 +43,10 @@ export default async function setup(project: TestProject) {
   project.provide('serviceTemplate', serviceTemplate);
   project.provide('exampleTemplate', exampleTemplate);
   project.provide('workflowBundlePath', workflowBundlePath);
-  project.provide('workflowBundleCodePath', workflowBundleCodePath);
 
   return async () => {
     await temporal.stop();
     await rm(workflowBundlePath, { force: true });
-    await rm(workflowBundleCodePath, { force: true });
     const admin = postgres(serverUrl('postgres'), { max: 1, onnotice: () => {} });
     try {
       await dropDatabasesWithPrefix(admin, runId);
@@ -70,9 +65,7 @@ declare module 'vitest' {
     runId: string;
     serviceTemplate: string;
     exampleTemplate: string;
-    /** The workflow bundle (code and source map) as JSON, built once for the run. */
+    /** The workflow bundle (JavaScript, its source map inline), built once for the run. */
     workflowBundlePath: string;
-    /** The same bundle's code, for DSRFLOW_WORKFLOW_BUNDLE. */
-    workflowBundleCodePath: string;
   }
 }

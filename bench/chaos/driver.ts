@@ -6,17 +6,20 @@
  * Everything is its own: a Postgres cluster made with initdb for dsrflow's database (the one it
  * stops), a file-backed Temporal dev server (the one it restarts), the Fides example target in a
  * fresh database on the machine's Postgres, an SMTP server and a webhook receiver in this process,
- * the API in this process, and workers as child processes (bench/chaos/worker.ts: the steps of
- * `src/cli/worker.ts` with one workflow bundle for the whole run). The driver acts as the people
+ * the API in this process, and workers as child processes (`src/cli/worker.ts` of a copy of the
+ * code, all with one workflow bundle for the whole run, DSRFLOW_WORKFLOW_BUNDLE). The driver acts as the people
  * and systems around dsrflow: it answers manual collections, confirms erasures and retries failed
  * requests through the API, and retries its own calls when the API cannot answer.
  * Everything is removed at the end, also on failure; the whole run is bounded in time.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import postgres from 'postgres';
@@ -31,7 +34,6 @@ import { loadExampleDatabase, registerExample } from '../../src/example/load.js'
 import { ensureTemporalCli } from '../../src/temporal/cli.js';
 import { dataConverter } from '../../src/temporal/codec.js';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { runChecks, type CheckResult } from './checks.js';
 import { planRequests, registerChaosConfiguration, seedTarget, type PlannedRequest } from './fixtures.js';
 import { createCluster, type PrivateCluster } from './postgres-cluster.js';
@@ -159,16 +161,23 @@ interface Tracker {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const execFileAsync = promisify(execFile);
 
 /** A copy of the code the workers run (node_modules linked, not copied). */
 async function snapshotTree(base: string): Promise<string> {
   const tree = join(base, 'tree');
-  await mkdir(join(tree, 'bench'), { recursive: true });
-  for (const entry of ['src', 'activities', 'workflows', 'bench/chaos', 'package.json', 'tsconfig.json']) {
+  await mkdir(tree, { recursive: true });
+  for (const entry of ['src', 'activities', 'workflows', 'package.json', 'tsconfig.json']) {
     await cp(join(ROOT, entry), join(tree, entry), { recursive: true });
   }
   await symlink(join(ROOT, 'node_modules'), join(tree, 'node_modules'), 'dir');
   return tree;
+}
+
+/** The copy's workflow bundle, written by its own `npm run bundle` (src/cli/bundle.ts). */
+async function writeBundle(tree: string, path: string): Promise<void> {
+  const { stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'src/cli/bundle.ts', path], { cwd: tree });
+  if (!existsSync(path)) throw new Error(`the workflow bundle was not written:\n${stderr}`);
 }
 
 /** The whole history of an unfinished request, kept after the run for a person to read. */
@@ -354,14 +363,9 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     // while the run goes on (a worker bundling edited workflows would fail its replays).
     const tree = await snapshotTree(base);
     const bundlePath = join(base, 'workflows.js');
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: join(tree, 'workflows/index.ts'),
-      failureConverterPath: join(tree, 'src/temporal/failure-converter.cjs'),
-      logger: new DefaultLogger('WARN'),
-    });
-    await writeFile(bundlePath, bundle.code);
+    await writeBundle(tree, bundlePath);
     stopIfAborted();
-    workers = new WorkerSupervisor({ ...env, LOG_LEVEL: 'info', CHAOS_WORKFLOW_BUNDLE: bundlePath }, tree, log);
+    workers = new WorkerSupervisor({ ...env, LOG_LEVEL: 'info', DSRFLOW_WORKFLOW_BUNDLE: bundlePath }, tree, log);
     const supervisor = workers;
     cleanups.push({ what: 'workers', run: () => supervisor.stop() });
     await supervisor.start(Math.min(180_000, remaining()));

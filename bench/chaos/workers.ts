@@ -1,6 +1,6 @@
 /**
- * dsrflow workers for the chaos run, each a real process (bench/chaos/worker.ts through tsx:
- * `src/cli/worker.ts` with the run's workflow bundle). The supervisor kills the current one with
+ * dsrflow workers for the chaos run, each a real process (`src/cli/worker.ts` of the run's copy of
+ * the code, through tsx, with the run's workflow bundle in DSRFLOW_WORKFLOW_BUNDLE). The supervisor kills the current one with
  * SIGKILL when told and starts a new one at once; a worker that exits on its own is recorded and
  * replaced.
  */
@@ -41,7 +41,7 @@ export class WorkerSupervisor {
   ) {}
 
   private spawnOne(): Running {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/chaos/worker.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/worker.ts'], {
       cwd: this.cwd,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,8 @@ import type { Context } from 'hono';
 import type { ZodType } from 'zod';
 import type { ActionName, ActionPayload } from '../domain/actions.js';
 import { performAction } from '../service/actions.js';
-import { loadPolicies, submissionProblem, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
+import { getPolicies } from '../db/policies.js';
+import { submissionProblem, submitPrivacyRequests, toPrivacyRequestResponse, type SubmitDeps } from '../service/privacy-requests.js';
 import { principal, secured } from './auth.js';
 import { errorBody, respondValidationError } from './errors.js';
 import {
@@ -143,7 +144,8 @@ export function privacyRequestRoutes(deps: SubmitDeps): OpenAPIHono<ApiEnv> {
   const router = newRouter()
     .openapi(createPrivacyRequests, async (c) => {
       const submissions = c.req.valid('json');
-      const policies = await loadPolicies(deps.sql, submissions.map((submission) => submission.policy_key));
+      // The policies the submissions name; the call is refused when one is missing.
+      const policies = await getPolicies(deps.sql, submissions.map((submission) => submission.policy_key));
       const unknown = submissions.flatMap((submission, index) => {
         const policy = policies.get(submission.policy_key);
         if (!policy) return [{ loc: ['body', index, 'policy_key'], msg: `no policy with key ${submission.policy_key}`, type: 'unknown_policy' }];

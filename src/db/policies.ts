@@ -1,5 +1,6 @@
 /** SQL for `policy`, `policy_rule` and `rule_target`: a policy is read as one aggregate, and written whole (savePolicy) or level by level (the API). */
 import type { Policy, PolicyRule, RuleTarget } from '../domain/policies.js';
+import type { PendingQuery, Row } from 'postgres';
 import { asJson, type Sql, type TransactionSql } from './client.js';
 
 /** Creates or replaces a policy with all its rules and targets, in the caller's transaction. */
@@ -37,37 +38,23 @@ type TargetRow = { policy_key: string; rule_key: string; key: string; name: stri
 
 const targetOf = ({ key, name, data_category }: TargetRow): RuleTarget => ({ key, data_category, ...(name !== null ? { name } : {}) });
 
-/** The policies with their rules (oldest first) and targets, in the order of `policies`. */
-function assembled(policies: PolicyHeaderRow[], rules: RuleRow[], targets: TargetRow[]): Policy[] {
-  return policies.map((policy) => ({
-    ...policy,
-    rules: rules
-      .filter((rule) => rule.policy_key === policy.key)
-      .map(({ policy_key: _policyKey, consent_preference: preference, ...rule }) => ({
-        ...rule,
-        ...(preference ? { consent_preference: preference } : {}),
-        targets: targets.filter((target) => target.policy_key === policy.key && target.rule_key === rule.key).map(targetOf),
-      })),
-  }));
-}
-
-/** Policies with their rules and targets, read in two more queries. */
-async function assemble(sql: Sql | TransactionSql, policies: PolicyHeaderRow[]): Promise<Policy[]> {
-  if (!policies.length) return [];
-  const keys = sql.array(policies.map((policy) => policy.key));
-  const rules = await sql<RuleRow[]>`
-    select policy_key, key, name, action_type, masking_strategy, consent_preference from policy_rule where policy_key = any(${keys}) order by created_at, key`;
-  const targets = await sql<TargetRow[]>`
-    select policy_key, rule_key, key, name, data_category from rule_target where policy_key = any(${keys}) order by created_at, key`;
-  return assembled(policies, rules, targets);
+/** A policy from its row and its own rules (oldest first) and targets. */
+function policyOf(header: PolicyHeaderRow, rules: RuleRow[], targets: TargetRow[]): Policy {
+  return {
+    ...header,
+    rules: rules.map(({ policy_key: _policyKey, consent_preference: preference, ...rule }) => ({
+      ...rule,
+      ...(preference ? { consent_preference: preference } : {}),
+      targets: targets.filter((target) => target.rule_key === rule.key).map(targetOf),
+    })),
+  };
 }
 
 /**
- * The policies of these keys that exist, each with its rules and targets, in one statement (the
- * intake reads them on every call), by policy key.
+ * Policies with their rules and targets, in one statement: those the fragment selects (a `where`
+ * on `p`, or an `order by … limit`), in its order.
  */
-export async function getPolicies(sql: Sql | TransactionSql, keys: string[]): Promise<Map<string, Policy>> {
-  if (!keys.length) return new Map();
+async function readPolicies(sql: Sql | TransactionSql, selection: PendingQuery<Row[]>): Promise<Policy[]> {
   const rows = await sql<(PolicyHeaderRow & { rules: RuleRow[]; targets: TargetRow[] })[]>`
     select p.key, p.name, p.requires_approval, p.requires_erasure_confirmation, p.regulation, p.custom_days, p.requires_identity_verification,
       coalesce((
@@ -77,8 +64,15 @@ export async function getPolicies(sql: Sql | TransactionSql, keys: string[]): Pr
       coalesce((
         select json_agg(json_build_object('policy_key', t.policy_key, 'rule_key', t.rule_key, 'key', t.key, 'name', t.name, 'data_category', t.data_category) order by t.created_at, t.key)
         from rule_target t where t.policy_key = p.key), '[]') as targets
-    from policy p where p.key = any(${sql.array([...new Set(keys)])})`;
-  return new Map(rows.map(({ rules, targets, ...header }) => [header.key, assembled([header], rules, targets)[0]!]));
+    from policy p ${selection}`;
+  return rows.map(({ rules, targets, ...header }) => policyOf(header, rules, targets));
+}
+
+/** The policies of these keys that exist, each with its rules and targets (the intake reads them on every call), by policy key. */
+export async function getPolicies(sql: Sql | TransactionSql, keys: string[]): Promise<Map<string, Policy>> {
+  if (!keys.length) return new Map();
+  const policies = await readPolicies(sql, sql`where p.key = any(${sql.array([...new Set(keys)])})`);
+  return new Map(policies.map((policy) => [policy.key, policy]));
 }
 
 export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise<Policy | undefined> {
@@ -88,9 +82,7 @@ export async function getPolicy(sql: Sql | TransactionSql, key: string): Promise
 /** A page of policies by key, each with its rules and targets. */
 export async function listPolicyPage(sql: Sql, page: number, size: number): Promise<{ items: Policy[]; total: number }> {
   const [count] = await sql<{ total: number }[]>`select count(*)::int as total from policy`;
-  const policies = await sql<PolicyHeaderRow[]>`
-    select key, name, requires_approval, requires_erasure_confirmation, regulation, custom_days, requires_identity_verification from policy order by key limit ${size} offset ${(page - 1) * size}`;
-  return { items: await assemble(sql, policies), total: count!.total };
+  return { items: await readPolicies(sql, sql`order by p.key limit ${size} offset ${(page - 1) * size}`), total: count!.total };
 }
 
 /**

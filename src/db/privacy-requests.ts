@@ -73,15 +73,9 @@ export interface NewPrivacyRequest {
   identity_digest?: string | null;
 }
 
-export async function insertPrivacyRequest(tx: TransactionSql | Sql, request: NewPrivacyRequest): Promise<PrivacyRequestRow> {
-  const [row] = await tx<PrivacyRequestRow[]>`
-    insert into privacy_request (id, external_id, policy_key, action_types, status, requested_at, requires_erasure_confirmation, created_by,
-      regulation, created_at, due_at, acknowledge_by, duplicate_of, identity_digest)
-    values (${request.id}, ${request.external_id}, ${request.policy_key}, ${tx.array(request.action_types)}, ${request.status ?? 'pending'}, ${request.requested_at},
-      ${request.requires_erasure_confirmation ?? false}, ${request.created_by ?? null}, ${request.regulation ?? 'gdpr'}, ${request.created_at ?? new Date()},
-      ${request.due_at ?? null}, ${request.acknowledge_by ?? null}, ${request.duplicate_of ?? null}, ${request.identity_digest ?? null})
-    returning ${tx(PUBLIC_COLUMNS)}`;
-  return row!;
+export async function insertPrivacyRequest(sql: TransactionSql | Sql, request: NewPrivacyRequest): Promise<PrivacyRequestRow> {
+  // No identities: nothing to encrypt, so no key and no time to live.
+  return (await insertRequestsWithIdentities(sql, [{ request, identity: {} }], Buffer.alloc(0), 0))[0]!;
 }
 
 const identityContext = (privacyRequestId: string, field: string) => `identity:${privacyRequestId}:${field}`;
@@ -92,7 +86,7 @@ const identityContext = (privacyRequestId: string, field: string) => `identity:$
  * requests instead of a transaction of four per request; the identities' foreign key is checked
  * at the statement's end. Answers the rows in the order given.
  */
-export async function insertRequestsWithIdentities(sql: Sql, requests: { request: NewPrivacyRequest; identity: Identity }[], key: Buffer, ttlMs: number): Promise<PrivacyRequestRow[]> {
+export async function insertRequestsWithIdentities(sql: Sql | TransactionSql, requests: { request: NewPrivacyRequest; identity: Identity }[], key: Buffer, ttlMs: number): Promise<PrivacyRequestRow[]> {
   if (!requests.length) return [];
   const expiresAt = new Date(Date.now() + ttlMs);
   const rows = requests.map(({ request }) => ({

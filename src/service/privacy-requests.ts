@@ -16,8 +16,7 @@ import { recordAuditLog } from '../db/audit-log.js';
 import type { Sql, TransactionSql } from '../db/client.js';
 import { acknowledgeBy, daysLeft, dueAt, type Regulation } from '../domain/deadlines.js';
 import { DEFAULT_DEADLINE_SETTINGS, type DeadlineSettings } from '../domain/lifecycle.js';
-import { getPolicies } from '../db/policies.js';
-import { insertIdentities, insertPrivacyRequest, insertRequestsWithIdentities, type NewPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
+import { insertRequestsWithIdentities, type NewPrivacyRequest, type PrivacyRequestRow } from '../db/privacy-requests.js';
 import { policyActionTypes, type Policy } from '../domain/policies.js';
 import { newPrivacyRequestId, type Identity } from '../domain/privacy-requests.js';
 import { PRIVACY_REQUEST_WORKFLOW, SEARCH_ATTRIBUTES, type PrivacyRequestInput } from '../../workflows/definitions.js';
@@ -66,11 +65,6 @@ export function identityDigest(key: Buffer, identity: Identity): string {
 export interface SubmitResult {
   succeeded: PrivacyRequestRow[];
   failed: { message: string; data: { external_id: string | null; policy_key: string } }[];
-}
-
-/** Loads the policies the submissions name; the caller rejects the call when one is missing. */
-export function loadPolicies(sql: Sql, keys: string[]): Promise<Map<string, Policy>> {
-  return getPolicies(sql, keys);
 }
 
 /** Items of one call whose workflows start at once. */
@@ -248,16 +242,15 @@ async function submitWithDuplicates(deps: SubmitDeps, item: Prepared): Promise<O
     const row = await deps.sql.begin(async (tx) => {
       // One submission at a time per person and policy, so that two at once cannot both be the original.
       const original = await findOriginal(tx, item.digest, item.fields.policy_key, deps.duplicates!.windowMs);
-      const inserted = await insertPrivacyRequest(tx, original ? item.duplicateOf(original) : item.fields);
-      await insertIdentities(tx, item.id, item.submission.identity, deps.encryptionKey, deps.identityTtlMs);
+      const [inserted] = await insertRequestsWithIdentities(tx, [{ request: original ? item.duplicateOf(original) : item.fields, identity: item.submission.identity }], deps.encryptionKey, deps.identityTtlMs);
       if (original) {
         // A duplicate is recorded and linked, and never run: no workflow.
         await recordAuditLog(tx, { privacy_request_id: item.id, event_key: 'duplicate', action: 'duplicate', user_id: 'system', message: `duplicate of ${original}: same identity and policy` }, item.receivedAt);
-        return inserted;
+        return inserted!;
       }
-      await item.start(inserted.due_at);
+      await item.start(inserted!.due_at);
       started = true;
-      return inserted;
+      return inserted!;
     });
     return { row };
   } catch (error) {

@@ -4,14 +4,13 @@
  * found: an access and an erasure request end to end (real API, Temporal, worker and Postgres;
  * only the vendors are loopback stand-ins), through 429s and 5xx bursts.
  */
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, CUSTOMER_1_COUNTS, erasurePolicy, type Harness } from '../support/harness.js';
+import { createSaasConnection, fidesSaasFile } from '../support/saas-connections.js';
 import { mailchimpData, startMailchimp, subscriberHash, type MailchimpServer } from '../support/vendors/mailchimp.js';
 import { startVendor, type VendorServer } from '../support/vendors/server.js';
 import { startStripe, stripeData, type StripeServer } from '../support/vendors/stripe.js';
 
-const example = (name: string) => readFile(new URL(`../../src/example/fides-saas/${name}`, import.meta.url), 'utf8');
 const EMAIL = 'customer-1@example.com';
 
 /** A vendor whose members are found by the customer id of the Postgres example (link pagination in the body). */
@@ -106,19 +105,9 @@ let stripe: StripeServer;
 let loyalty: VendorServer;
 const loyaltyMembers = new Map<string, { id: string; customer_id: number; name: string; points: number; store: string }>();
 
-async function api(path: string, init: RequestInit & { body: string }, contentType = 'application/x-yaml') {
-  const response = await harness.fetch(path, { ...init, headers: { 'content-type': contentType } });
-  const text = await response.text();
-  expect(response.status, `${path}: ${text}`).toBe(200);
-  const body = JSON.parse(text) as { failed?: unknown[] };
-  if (body.failed) expect(body.failed).toEqual([]);
-}
-
-async function saasConnection(key: string, secrets: Record<string, unknown>, configFile: string | { text: string }, datasetFile: string | { text: string }) {
-  await api('/api/v1/connection', { method: 'PATCH', body: JSON.stringify([{ key, connection_type: 'saas', access: 'write', secrets }]) }, 'application/json');
-  await api(`/api/v1/connection/${key}/saas_config`, { method: 'PUT', body: typeof configFile === 'string' ? await example(configFile) : configFile.text });
-  await api(`/api/v1/connection/${key}/dataset`, { method: 'PATCH', body: typeof datasetFile === 'string' ? await example(datasetFile) : datasetFile.text });
-}
+/** A connection whose saas_config and dataset are Fides' files as shipped, through the API. */
+const fidesConnection = async (key: string, secrets: Record<string, unknown>, name: string) =>
+  createSaasConnection(harness, { key, secrets, config: await fidesSaasFile(`${name}_config.yml`), dataset: await fidesSaasFile(`${name}_dataset.yml`) });
 
 async function completed(id: string, actionType: 'access' | 'erasure', dataset: string) {
   const rows = await harness.sql<{ collection_name: string; row_count: number; status: string }[]>`
@@ -151,10 +140,10 @@ beforeAll(async () => {
     return { status: 404, body: { error: 'not found' } };
   });
 
-  await saasConnection('saas_example', { domain: mailchimp.host, username: 'any', api_key: mailchimp.apiKey, api_version: '2.0', page_limit: 10 }, 'saas_example_config.yml', 'saas_example_dataset.yml');
-  await saasConnection('mailchimp_instance', { domain: mailchimp.host, username: 'any', api_key: mailchimp.apiKey }, 'mailchimp_config.yml', 'mailchimp_dataset.yml');
-  await saasConnection('stripe', { host: stripe.host, api_key: stripe.apiKey, payment_types: 'card', items_per_page: 2 }, 'stripe_config.yml', 'stripe_dataset.yml');
-  await saasConnection('loyalty', { domain: loyalty.host, api_key: 'loyal-key' }, { text: LOYALTY_CONFIG }, { text: LOYALTY_DATASET });
+  await fidesConnection('saas_example', { domain: mailchimp.host, username: 'any', api_key: mailchimp.apiKey, api_version: '2.0', page_limit: 10 }, 'saas_example');
+  await fidesConnection('mailchimp_instance', { domain: mailchimp.host, username: 'any', api_key: mailchimp.apiKey }, 'mailchimp');
+  await fidesConnection('stripe', { host: stripe.host, api_key: stripe.apiKey, payment_types: 'card', items_per_page: 2 }, 'stripe');
+  await createSaasConnection(harness, { key: 'loyalty', secrets: { domain: loyalty.host, api_key: 'loyal-key' }, config: LOYALTY_CONFIG, dataset: LOYALTY_DATASET });
   await harness.savePolicy(erasurePolicy('erase_names', { targets: ['user.name'], masking_strategy: { strategy: 'null_rewrite' } }));
   await harness.startWorker();
 });

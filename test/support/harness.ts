@@ -4,11 +4,11 @@
  * real HTTP port, and workers built from one workflow bundle. close() tears everything down.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Logger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Logger } from '@temporalio/worker';
 import postgres from 'postgres';
 import { expect, inject } from 'vitest';
 import { apiDeps, createApp, type ApiDeps } from '../../src/api/app.js';
@@ -50,12 +50,10 @@ function quietRuntime(logger?: Logger) {
   Runtime.install({ logger: forwardingLogger });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test run (test/global-setup.ts), read once per file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+/** The workflow bundle, built once per test run (test/global-setup.ts). */
+export async function workflowBundle(): Promise<{ codePath: string }> {
   quietRuntime();
-  bundle ??= readFile(inject('workflowBundlePath'), 'utf8').then((text) => JSON.parse(text) as WorkflowBundleWithSourceMap);
-  return bundle;
+  return { codePath: inject('workflowBundlePath') };
 }
 
 export interface HarnessOptions {
@@ -138,7 +136,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     DSRFLOW_AUTH_RATE_LIMIT: '100000',
     LOG_LEVEL: 'warn',
     // Worker processes a test starts load the run's bundle instead of bundling again.
-    DSRFLOW_WORKFLOW_BUNDLE: inject('workflowBundleCodePath'),
+    DSRFLOW_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     ...options.env,
   };
   const config = loadConfig(env);
