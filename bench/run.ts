@@ -43,7 +43,8 @@ async function registry(): Promise<Benchmark[]> {
   const { throughput } = await import('./throughput.js');
   const { mariadbExample } = await import('./mariadb-example.js');
   const { saasStream, saasRateLimit } = await import('./saas.js');
-  return [planner, longRequest, requestGrowth, reporting, throughput, noticesCost, mariadbExample, saasStream, saasRateLimit];
+  const { requestCost } = await import('./request-cost.js');
+  return [planner, longRequest, requestGrowth, reporting, throughput, noticesCost, mariadbExample, saasStream, saasRateLimit, requestCost];
 }
 
 async function machine(): Promise<string> {
