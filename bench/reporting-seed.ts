@@ -1,6 +1,7 @@
 /**
  * A reporting data set of any size, written by Postgres itself (`insert … select generate_series`):
- * privacy requests over two years with realistic statuses and timestamps, four execution log
+ * privacy requests over two years with realistic statuses, timestamps, regulations (a quarter CCPA)
+ * and due dates (30 and 45 days), four execution log
  * rows (two datasets) per request that started, approved and finished audit rows, a few requests
  * with thousands of log rows, and encrypted identities for the newest requests.
  *
@@ -47,7 +48,8 @@ export async function seedReportingVolume(sql: Sql, volume: ReportingVolume): Pr
     // Two requests per instant (ties for the id tie-break); n = 1 is the oldest.
     await tx`
       insert into privacy_request (id, external_id, policy_key, action_types, status, created_at, updated_at, reviewed_at, reviewed_by,
-                                   started_processing_at, finished_processing_at, errored_at, canceled_at, paused_at, denial_reason)
+                                   started_processing_at, finished_processing_at, errored_at, canceled_at, paused_at, denial_reason,
+                                   regulation, due_at)
       select id, external_id, policy_key, action_types, status, created_at, created_at,
         case when status = 'denied' then created_at + interval '10 minutes' end,
         case when status = 'denied' then 'dpo@example.com' end,
@@ -56,7 +58,9 @@ export async function seedReportingVolume(sql: Sql, volume: ReportingVolume): Pr
         case when status = 'error' then created_at + interval '30 seconds' end,
         case when status = 'canceled' then created_at + interval '2 minutes' end,
         case when status = 'paused' then created_at + interval '20 seconds' end,
-        case when status = 'denied' then 'identity could not be verified' end
+        case when status = 'denied' then 'identity could not be verified' end,
+        regulation,
+        created_at + case when regulation = 'ccpa' then interval '45 days' else interval '30 days' end
       from (
         select
           'pri_' || md5(n::text)::uuid as id,
@@ -74,6 +78,7 @@ export async function seedReportingVolume(sql: Sql, volume: ReportingVolume): Pr
             when n % 100 = 97 then 'awaiting_erasure_confirmation'
             else 'approved'
           end as status,
+          case when n % 4 = 0 then 'ccpa' else 'gdpr' end as regulation,
           timestamptz '2024-01-01 00:00:00+00' + (n / 2) * make_interval(secs => ${step}) as created_at
         from generate_series(1, ${n}) as n
       ) request`;

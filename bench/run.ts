@@ -44,7 +44,8 @@ async function registry(): Promise<Benchmark[]> {
   const { mariadbExample } = await import('./mariadb-example.js');
   const { saasStream, saasRateLimit } = await import('./saas.js');
   const { requestCost } = await import('./request-cost.js');
-  return [planner, longRequest, requestGrowth, reporting, throughput, noticesCost, mariadbExample, saasStream, saasRateLimit, requestCost];
+  const { consoleInbox } = await import('./console.js');
+  return [planner, longRequest, requestGrowth, reporting, throughput, noticesCost, mariadbExample, saasStream, saasRateLimit, requestCost, consoleInbox];
 }
 
 async function machine(): Promise<string> {

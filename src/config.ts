@@ -131,6 +131,8 @@ const environmentSchema = z.object({
   /** Ports of the dev server `npm start` runs when TEMPORAL_ADDRESS is unset. */
   TEMPORAL_DEV_PORT: integer(7233, 1, 65535),
   TEMPORAL_UI_PORT: integer(8233, 1, 65535),
+  /** The Temporal Web UI the console links requests' workflows to; the dev server's when TEMPORAL_ADDRESS is unset. */
+  DSRFLOW_TEMPORAL_UI_URL: httpUrl.optional(),
   /** How long `npm start` waits for the dev server it starts (a cold first start on 2 cores is slow). */
   DSRFLOW_TEMPORAL_START_TIMEOUT: duration('3m').refine((ms) => ms >= 1_000, { message: 'expected at least 1s' }),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -302,6 +304,8 @@ export interface Config {
     cliPath: string | undefined;
     devPort: number;
     uiPort: number;
+    /** The Temporal Web UI's base URL (links from the console), or undefined when unknown. */
+    uiUrl: string | undefined;
     /** How long the dev server may take to answer. */
     startTimeoutMs: number;
   };
@@ -409,6 +413,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cliPath: e.TEMPORAL_CLI_PATH,
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.DSRFLOW_TEMPORAL_UI_URL?.replace(/\/+$/, '') ?? (e.TEMPORAL_ADDRESS ? undefined : `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`),
       startTimeoutMs: e.DSRFLOW_TEMPORAL_START_TIMEOUT,
     },
     http: {

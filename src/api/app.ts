@@ -7,7 +7,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { tokenHash } from '../auth/secrets.js';
 import { authenticate } from '../auth/service.js';
+import { consoleRoutes } from '../console/index.js';
+import { errorPage } from '../console/layout.js';
+import { revokeToken } from '../db/access-tokens.js';
 import type { Config } from '../config.js';
 import { createStorage } from '../storage/index.js';
 import { accessPackageRoutes, SIGNED_LINK_SCHEME, signedLinkScheme } from './access-packages.js';
@@ -38,6 +42,7 @@ export function apiDeps(config: Config, opened: Pick<ApiDeps, 'sql' | 'temporal'
     auth: config.auth,
     http: { maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.http.corsOrigins, allowedHosts: config.http.allowedHosts },
     identityTtlMs: config.identityTtlMs,
+    temporalUiUrl: config.temporal.uiUrl,
     deadlines: config.execution.deadlines,
     duplicates: config.duplicates,
     maxPageSize: config.maxPageSize,
@@ -74,9 +79,13 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; fo
 function securityHeaders(): MiddlewareHandler {
   const plain = secureHeaders({ strictTransportSecurity: false, xFrameOptions: 'DENY', crossOriginResourcePolicy: false });
   return async (c, next) => {
+    let own: string | null = null;
     await plain(c, async () => {
       await next();
+      own = c.res.headers.get('referrer-policy');
     });
+    // A route's own policy wins: the console needs same-origin (with no-referrer, Chrome sends `Origin: null` on form posts).
+    if (own) c.res.headers.set('referrer-policy', own);
     if (!c.res.headers.has('content-security-policy')) c.res.headers.set('content-security-policy', API_CSP);
     if (isHttps(c)) c.res.headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
   };
@@ -102,7 +111,11 @@ export function createApp(deps: ApiDeps) {
     bodyLimit({
       maxSize: http.maxBodyBytes,
       // The rest of the body is not read: the connection cannot carry another request after it.
-      onError: (c) => c.json(errorBody('payload_too_large', `The body is larger than ${http.maxBodyBytes} bytes (DSRFLOW_MAX_BODY_SIZE); nothing was read`), 413, { connection: 'close' }),
+      onError: (c) => {
+        const message = `The body is larger than ${http.maxBodyBytes} bytes (DSRFLOW_MAX_BODY_SIZE); nothing was read`;
+        if (c.req.path.startsWith('/console')) return c.html(errorPage(undefined, 413, `${message}.`), 413, { connection: 'close' });
+        return c.json(errorBody('payload_too_large', message), 413, { connection: 'close' });
+      },
     }),
   );
 
@@ -126,6 +139,20 @@ export function createApp(deps: ApiDeps) {
   app.route('/api/v1', messageTemplateRoutes(deps));
   app.route('/api/v1', webhookRoutes(deps));
   app.route('/docs', docsRoutes());
+  app.route(
+    '/console',
+    consoleRoutes({
+      // The console calls the API's own routes in this process, with the signed-in user's token.
+      fetchApi: (request, env) => app.fetch(request, env as never),
+      authenticate: (token) => authenticate(deps.sql, token),
+      revoke: async (token) => {
+        await revokeToken(deps.sql, tokenHash(token));
+      },
+      temporalUiUrl: deps.temporalUiUrl,
+      namespace: deps.temporal.options.namespace,
+      maxBodyBytes: http.maxBodyBytes,
+    }),
+  );
   if (deps.codec) app.route('/codec', codecRoutes({ encryptionKey: deps.encryptionKey, ...deps.codec }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', SECURITY_SCHEME, securitySchemes[SECURITY_SCHEME]);

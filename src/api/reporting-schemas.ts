@@ -3,6 +3,7 @@
  * for the task view). They validate the query and produce /openapi.json.
  */
 import { z } from 'zod';
+import { REGULATIONS } from '../domain/deadlines.js';
 import { ERROR_CATEGORIES } from '../domain/errors.js';
 import { EXECUTION_LOG_STATUSES } from '../domain/lifecycle.js';
 import { ACTION_TYPES } from '../domain/policies.js';
@@ -60,6 +61,7 @@ export const privacyRequestListQuery = (maxPageSize: number) =>
       .meta({ description: 'Repeat to match any of several statuses: ?status=paused&status=error' }),
     action_type: z.enum(ACTION_TYPES).optional().meta({ description: 'Requests whose policy has this action type' }),
     policy_key: text().optional(),
+    regulation: z.enum(REGULATIONS).optional().meta({ description: 'Requests under this regulation' }),
     has_warnings: z
       .stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] })
       .optional()
@@ -78,6 +80,17 @@ export const privacyRequestListQuery = (maxPageSize: number) =>
       .stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] })
       .optional()
       .meta({ type: 'boolean', description: 'true: not finished and past the due date that counts; false: the others' }),
+    open: z
+      .stringbool({ truthy: ['true', '1'], falsy: ['false', '0'] })
+      .optional()
+      .meta({ type: 'boolean', description: 'true: not finished (any status but complete, denied, canceled and duplicate); false: finished' }),
+    count_limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .optional()
+      .meta({ description: 'Count at most this many matching requests (counting a million takes hundreds of milliseconds). When more match, `total` is this number and `total_capped` is true' }),
     verbose: flag('Embed `results`: execution logs grouped by dataset and audit logs ("Request approved", "Request finished"…), at most 50 entries per group'),
     include_identities: flag('Embed `identity`: the identities submitted, while their time to live (DSRFLOW_IDENTITY_TTL) lasts; `{}` afterwards'),
     download_csv: flag('Answer every request the filters select as CSV (text/csv), newest first, instead of a page of JSON'),
@@ -104,7 +117,16 @@ export const PrivacyRequestListItemSchema = PrivacyRequestSchema.extend({
     .meta({ description: 'With verbose=true: log entries by dataset name and by audit group, at most 50 per group' }),
 }).meta({ id: 'PrivacyRequestListItem' });
 
-export const PrivacyRequestPageSchema = pageOf(PrivacyRequestListItemSchema, 'PrivacyRequestPage');
+export const PrivacyRequestPageSchema = z
+  .object({
+    items: z.array(PrivacyRequestListItemSchema),
+    total: z.number().int(),
+    page: z.number().int(),
+    size: z.number().int(),
+    pages: z.number().int(),
+    total_capped: z.boolean().optional().meta({ description: 'With count_limit: true when more requests match than were counted (`total` is then a lower bound, and so is `pages`)' }),
+  })
+  .meta({ id: 'PrivacyRequestPage' });
 
 export const PrivacyRequestCsvSchema = z.string().meta({
   description: 'With download_csv=true. One header line, then one line per request (RFC 4180, CRLF line ends)',
@@ -233,3 +255,23 @@ export const ComplianceMetricsCsvSchema = z.string().meta({
     'regulation,request_type,received,duplicates,complied_in_whole,complied_in_part,denied,denied_by_reason,canceled,open,overdue_open,completed_late,median_days_to_respond,mean_days_to_respond\r\n' +
     'all,access,120,3,100,5,10,insuf_verification: 8,2,3,1,4,9.5,11.2\r\n',
 });
+
+export const AuditLogEntrySchema = z
+  .object({
+    id: z.number().int(),
+    action: z.string().meta({ description: 'approved, denied, finished, canceled, error, retried, erasure_confirmed, manual_input, extended, identity_revealed…' }),
+    user_id: z.string().nullable().meta({ description: 'Who acted: `user:<name>`, `client:<id>`, `system`, or null for the workflow itself' }),
+    message: z.string().nullable(),
+    created_at: z.string().meta({ format: 'date-time' }),
+  })
+  .meta({ id: 'AuditLogEntry' });
+
+export const AuditLogPageSchema = pageOf(AuditLogEntrySchema, 'AuditLogPage');
+
+export const IdentityRevealSchema = z
+  .object({
+    privacy_request_id: z.string(),
+    identity: z.record(z.string(), z.string()).meta({ description: 'The identities submitted, or {} once their time to live (DSRFLOW_IDENTITY_TTL) passed' }),
+    revealed_by: z.string(),
+  })
+  .meta({ id: 'IdentityReveal' });

@@ -5,14 +5,18 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Sql } from '../db/client.js';
 import { listExecutionLogs } from '../db/execution-log.js';
-import { getPrivacyRequest } from '../db/privacy-requests.js';
+import { randomUUID } from 'node:crypto';
+import { listAuditLogs, recordAuditLog } from '../db/audit-log.js';
+import { getPrivacyRequest, readIdentitiesOf } from '../db/privacy-requests.js';
 import type { PrivacyRequestFilters } from '../db/privacy-requests.js';
 import { privacyRequestsCsv } from '../service/csv.js';
 import { complianceMetrics, listReport, metricsCsv } from '../service/reporting.js';
 import { taskView } from '../service/tasks.js';
-import { forbidden, holds, secured } from './auth.js';
+import { forbidden, holds, principal, secured } from './auth.js';
 import { errorBody } from './errors.js';
 import {
+  AuditLogPageSchema,
+  IdentityRevealSchema,
   ComplianceMetricsCsvSchema,
   ComplianceMetricsSchema,
   ExecutionLogPageSchema,
@@ -86,6 +90,35 @@ export function reportingRoutes(deps: ReportingDeps) {
     },
   }));
 
+  const auditLogRoute = secured('privacy-request:read', createRoute({
+    method: 'get',
+    path: '/privacy-request/{privacy_request_id}/audit-log',
+    tags: ['Privacy requests'],
+    summary: "A privacy request's audit log, oldest first: what happened to it as a whole, and who did it",
+    request: { params: PrivacyRequestIdParam, query: z.object(pageParams(maxPageSize)) },
+    responses: {
+      200: { description: 'A page of audit log entries', content: { 'application/json': { schema: AuditLogPageSchema } } },
+      404: notFound,
+      422: errorResponses[422],
+    },
+  }));
+
+  const identityRoute = secured('privacy-request:read-identity', createRoute({
+    method: 'get',
+    path: '/privacy-request/{privacy_request_id}/identity',
+    tags: ['Privacy requests'],
+    summary: "Reveal a privacy request's identity (audited)",
+    description:
+      "The data subject's identities as submitted, while their time to live lasts (`{}` afterwards). Every call writes an audit row `identity_revealed` naming the caller, " +
+      'so the request\'s timeline shows who looked. The answer is not cached (`cache-control: no-store`).',
+    request: { params: PrivacyRequestIdParam },
+    responses: {
+      200: { description: 'The identities', content: { 'application/json': { schema: IdentityRevealSchema } } },
+      404: notFound,
+      422: errorResponses[422],
+    },
+  }));
+
   const metricsRoute = secured('privacy-request:read', createRoute({
     method: 'get',
     path: '/report/metrics',
@@ -112,6 +145,24 @@ export function reportingRoutes(deps: ReportingDeps) {
   }));
 
   return newRouter()
+    .openapi(auditLogRoute, async (c) => {
+      const { privacy_request_id: id } = c.req.valid('param');
+      const { page, size } = c.req.valid('query');
+      if (!(await getPrivacyRequest(deps.sql, id))) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
+      const { items, total } = await listAuditLogs(deps.sql, id, page, size);
+      const entries = items.map((row) => ({ id: Number(row.id), action: row.action, user_id: row.user_id, message: row.message, created_at: row.created_at.toISOString() }));
+      return c.json({ items: entries, total, page, size, pages: Math.ceil(total / size) }, 200);
+    })
+    .openapi(identityRoute, async (c) => {
+      const { privacy_request_id: id } = c.req.valid('param');
+      if (!(await getPrivacyRequest(deps.sql, id))) return c.json(errorBody('not_found', `No privacy request with id ${id}`), 404);
+      const actor = principal(c).actor;
+      // The audit row first: an identity is never shown without a record of who saw it.
+      await recordAuditLog(deps.sql, { privacy_request_id: id, event_key: `identity_revealed:${randomUUID()}`, action: 'identity_revealed', user_id: actor, message: null });
+      const identities = await readIdentitiesOf(deps.sql, [id], deps.encryptionKey);
+      c.header('cache-control', 'no-store');
+      return c.json({ privacy_request_id: id, identity: identities.get(id) ?? {}, revealed_by: actor }, 200);
+    })
     .openapi(metricsRoute, async (c) => {
       const { year, format } = c.req.valid('query');
       const report = await complianceMetrics(deps.sql, year);
@@ -126,7 +177,7 @@ export function reportingRoutes(deps: ReportingDeps) {
       return c.json(report, 200);
     })
     .openapi(listRoute, async (c) => {
-      const { page, size, verbose, include_identities, download_csv, id, ...filters } = c.req.valid('query');
+      const { page, size, verbose, include_identities, download_csv, id, count_limit, ...filters } = c.req.valid('query');
       if (include_identities && !holds(c, 'privacy-request:read-identity')) return forbidden(c, ['privacy-request:read-identity']);
       // `id` is the reference's other name for request_id; given both, a request must match both.
       const selected: PrivacyRequestFilters = { ...filters, request_id: [filters.request_id, id].filter((value) => value !== undefined) };
@@ -139,7 +190,7 @@ export function reportingRoutes(deps: ReportingDeps) {
         });
         return answeredAs(listRoute, csv);
       }
-      const report = await listReport(deps, selected, { page, size, verbose, includeIdentities: include_identities });
+      const report = await listReport(deps, selected, { page, size, verbose, includeIdentities: include_identities, countLimit: count_limit });
       if (include_identities) c.header('cache-control', 'no-store');
       return c.json(report, 200);
     })

@@ -34,6 +34,8 @@ export interface ApiDeps {
   connections?: Config['connections'];
   /** Deadlines at receipt: the time zone and overrides (DSRFLOW_TIME_ZONE…); UTC and the law's periods by default. */
   deadlines?: DeadlineSettings;
+  /** The Temporal Web UI's base URL, for the console's links to a request's workflow (DSRFLOW_TEMPORAL_UI_URL). */
+  temporalUiUrl?: string | undefined;
   /** Duplicate detection at receipt (off by default). */
   duplicates?: Config['duplicates'];
 }

@@ -63,3 +63,27 @@ export async function resolveCodecUiKey(config: Config): Promise<string | undefi
     (text) => (/^[A-Za-z0-9_-]{32,200}$/.test(text.trim()) ? text.trim() : undefined),
   );
 }
+
+export interface FirstOwner {
+  username: string;
+  password: string;
+}
+
+/**
+ * Outside production, the console's first owner account: generated once under DSRFLOW_DATA_DIR
+ * (`npm start` prints where), so a newcomer can sign in at /console right away. In production
+ * users are created through the API (POST /api/v1/user) with the root client's token.
+ */
+export async function resolveFirstOwner(config: Config): Promise<{ owner: FirstOwner; file: string } | undefined> {
+  if (config.production) return undefined;
+  const file = join(config.dataDir, 'console-owner.json');
+  const owner = await generatedOnce<FirstOwner>(
+    file,
+    () => ({ username: 'owner', password: randomBytes(18).toString('base64url') }),
+    (text) => {
+      const parsed = JSON.parse(text) as Partial<FirstOwner>;
+      return typeof parsed.username === 'string' && typeof parsed.password === 'string' && parsed.password.length >= 12 ? { username: parsed.username, password: parsed.password } : undefined;
+    },
+  );
+  return { owner, file };
+}

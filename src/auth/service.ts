@@ -9,7 +9,7 @@
 import type { Sql } from '../db/client.js';
 import { findToken, insertToken, revokeTokensOfClient } from '../db/access-tokens.js';
 import { findClient, upsertRootClient } from '../db/oauth-clients.js';
-import { findUser, recordFailedLogin, recordSuccessfulLogin } from '../db/users.js';
+import { findUser, insertUser, recordFailedLogin, recordSuccessfulLogin } from '../db/users.js';
 import { ALL_SCOPES, isScope, scopesOfRoles, type Scope } from './scopes.js';
 import { decoyHash, hashSecret, randomCredential, tokenHash, verifySecret } from './secrets.js';
 
@@ -133,4 +133,11 @@ export async function ensureRootClient(sql: Sql, root: { id: string; secret: str
     await revokeTokensOfClient(tx, root.id);
   });
   return existing ? 'rotated' : 'created';
+}
+
+/** Creates the first owner when no user of that name exists; an existing account is left as it is. */
+export async function ensureFirstOwner(sql: Sql, owner: { username: string; password: string }): Promise<'created' | 'exists'> {
+  if (await findUser(sql, owner.username)) return 'exists';
+  const created = await insertUser(sql, { username: owner.username, passwordHash: await hashSecret(owner.password), roles: ['owner'], createdBy: 'system' });
+  return created ? 'created' : 'exists';
 }

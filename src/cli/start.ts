@@ -12,8 +12,8 @@
  */
 import { resolve } from 'node:path';
 import { apiDeps, createApp } from '../api/app.js';
-import { resolveCodecUiKey, resolveRootClient } from '../auth/provision.js';
-import { ensureRootClient } from '../auth/service.js';
+import { resolveCodecUiKey, resolveFirstOwner, resolveRootClient } from '../auth/provision.js';
+import { ensureFirstOwner, ensureRootClient } from '../auth/service.js';
 import { listen, type ApiServer } from '../api/server.js';
 import { loadConfigOrExit, temporalAddress, type Config } from '../config.js';
 import { resolveEncryptionKey } from '../crypto.js';
@@ -87,6 +87,8 @@ try {
 
   const root = await resolveRootClient(config);
   if (root) await ensureRootClient(sql, root.client);
+  const firstOwner = await resolveFirstOwner(config);
+  if (firstOwner) await ensureFirstOwner(sql, firstOwner.owner);
 
   worker = await createWorker({ config, sql, encryptionKey });
   const running = worker.run();
@@ -97,6 +99,9 @@ try {
   say('');
   say(`dsrflow is running.`);
   say(`  API          ${server.url}  (docs: ${server.url}/docs, health: ${server.url}/health)`);
+  say(`  Console      ${server.url}/console`);
+  if (firstOwner) say(`               sign in as ${firstOwner.owner.username}, password in ${firstOwner.file} (an owner; create the team's users with POST /api/v1/user)`);
+  else say('               sign in with a user created through POST /api/v1/user (roles: owner, approver, analyst, viewer, respondent)');
   if (temporal.uiUrl) say(`  Temporal UI  ${temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
   if (root) {
     say(`  Root client  ${root.client.id} (${root.file ? `secret in ${root.file}` : 'DSRFLOW_ROOT_CLIENT_ID/SECRET'})`);

@@ -45,3 +45,15 @@ export async function firstAuditLogsPerAction(sql: Sql, privacyRequestIds: strin
     where position <= ${limit}
     order by privacy_request_id, id`;
 }
+
+/** A request's audit log, oldest first, a page at a time. */
+export async function listAuditLogs(sql: Sql, privacyRequestId: string, page: number, size: number): Promise<{ items: VerboseAuditLog[]; total: number }> {
+  const [items, [counted]] = await Promise.all([
+    sql<VerboseAuditLog[]>`
+      select id, privacy_request_id, action, user_id, message, created_at from audit_log
+      where privacy_request_id = ${privacyRequestId}
+      order by id limit ${size} offset ${(page - 1) * size}`,
+    sql<{ total: number }[]>`select count(*)::int as total from audit_log where privacy_request_id = ${privacyRequestId}`,
+  ]);
+  return { items, total: counted!.total };
+}

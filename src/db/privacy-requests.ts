@@ -309,6 +309,7 @@ export interface PrivacyRequestFilters {
   status?: PrivacyRequestStatus[] | undefined;
   action_type?: ActionType | undefined;
   policy_key?: string | undefined;
+  regulation?: Regulation | undefined;
   has_warnings?: boolean | undefined;
   created_lt?: Date | undefined;
   created_gt?: Date | undefined;
@@ -323,6 +324,8 @@ export interface PrivacyRequestFilters {
   due_after?: Date | undefined;
   /** Not finished and past the due date that counts. */
   overdue?: boolean | undefined;
+  /** Not finished (true) or finished (false): complete, denied, canceled and duplicate are finished. */
+  open?: boolean | undefined;
 }
 
 /** The column each date filter compares (`completed_*` is when processing finished). */
@@ -371,6 +374,7 @@ function where(sql: Sql, filters: PrivacyRequestFilters) {
     filters.action_type === 'erasure' ? sql`action_types @> '{erasure}'` : undefined,
     filters.action_type === 'access' ? sql`action_types @> '{access}'` : undefined,
     filters.policy_key !== undefined ? sql`policy_key = ${filters.policy_key}` : undefined,
+    filters.regulation !== undefined ? sql`regulation = ${filters.regulation}` : undefined,
     filters.has_warnings === true ? sql`warnings is not null` : undefined,
     filters.has_warnings === false ? sql`warnings is null` : undefined,
     // The expression of the partial index privacy_request_due (0007).
@@ -378,6 +382,9 @@ function where(sql: Sql, filters: PrivacyRequestFilters) {
     filters.due_after !== undefined ? sql`coalesce(extended_due_at, due_at) > ${filters.due_after}` : undefined,
     filters.overdue === true ? sql`coalesce(extended_due_at, due_at) < now() and status not in ('complete', 'denied', 'canceled', 'duplicate')` : undefined,
     filters.overdue === false ? sql`not (coalesce(extended_due_at, due_at) < now() and status not in ('complete', 'denied', 'canceled', 'duplicate')) or due_at is null` : undefined,
+    // Written as the predicate of the partial index privacy_request_due (0007), so due-date ranges of open requests use it.
+    filters.open === true ? sql`status not in ('complete', 'denied', 'canceled', 'duplicate')` : undefined,
+    filters.open === false ? sql`status in ('complete', 'denied', 'canceled', 'duplicate')` : undefined,
     ...Object.entries(DATE_FILTERS).flatMap(([name, column]) => {
       const before = filters[`${name}_lt` as keyof PrivacyRequestFilters] as Date | undefined;
       const after = filters[`${name}_gt` as keyof PrivacyRequestFilters] as Date | undefined;
@@ -403,11 +410,25 @@ export async function pageOfPrivacyRequests(sql: Sql, filters: PrivacyRequestFil
     limit ${size} offset ${(page - 1) * size}`;
 }
 
-/** A page and the total. A page that is not full is the last one: its total needs no count. */
-export async function listPrivacyRequests(sql: Sql, filters: PrivacyRequestFilters, page: number, size: number): Promise<{ items: PrivacyRequestRow[]; total: number }> {
+/**
+ * A page and the total. A page that is not full is the last one: its total needs no count. With
+ * `countLimit`, at most that many matching rows are counted (a count over a million rows costs
+ * hundreds of milliseconds; a bounded one does not): `capped` says the total is that lower bound.
+ */
+export async function listPrivacyRequests(
+  sql: Sql,
+  filters: PrivacyRequestFilters,
+  page: number,
+  size: number,
+  options: { countLimit?: number | undefined } = {},
+): Promise<{ items: PrivacyRequestRow[]; total: number; capped: boolean }> {
   const items = await pageOfPrivacyRequests(sql, filters, page, size);
-  if ((items.length > 0 || page === 1) && items.length < size) return { items, total: (page - 1) * size + items.length };
-  return { items, total: await countPrivacyRequests(sql, filters) };
+  if ((items.length > 0 || page === 1) && items.length < size) return { items, total: (page - 1) * size + items.length, capped: false };
+  if (options.countLimit === undefined) return { items, total: await countPrivacyRequests(sql, filters), capped: false };
+  const [counted] = await sql<{ total: number }[]>`
+    select count(*)::int as total from (select 1 from privacy_request ${where(sql, filters)} limit ${options.countLimit + 1}) matching`;
+  const total = counted!.total;
+  return total > options.countLimit ? { items, total: options.countLimit, capped: true } : { items, total, capped: false };
 }
 
 /** What the CSV export holds of a request, in the order of its columns (its header). */

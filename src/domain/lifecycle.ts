@@ -134,6 +134,8 @@ export const AUDIT_LOG_ACTIONS = [
   'consent_sent',
   'consent_failed',
   'duplicate',
+  /** Someone read the data subject's identity (the console's reveal, GET …/identity). */
+  'identity_revealed',
 ] as const;
 export type AuditLogAction = (typeof AUDIT_LOG_ACTIONS)[number];
 

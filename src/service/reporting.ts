@@ -39,6 +39,7 @@ export const AUDIT_GROUPS: Record<AuditLogAction, string> = {
   consent_sent: 'Consent',
   consent_failed: 'Consent',
   duplicate: 'Duplicate',
+  identity_revealed: 'Identity revealed',
 };
 
 export interface LogEntry {
@@ -56,6 +57,8 @@ export interface ListOptions {
   size: number;
   verbose: boolean;
   includeIdentities: boolean;
+  /** Count at most this many matching requests (the listing's `count_limit`). */
+  countLimit?: number | undefined;
 }
 
 export type ListedPrivacyRequest = ReturnType<typeof toPrivacyRequestResponse> & {
@@ -65,7 +68,7 @@ export type ListedPrivacyRequest = ReturnType<typeof toPrivacyRequestResponse> &
 
 export async function listReport(deps: { sql: Sql; encryptionKey: Buffer }, filters: PrivacyRequestFilters, options: ListOptions) {
   const { page, size } = options;
-  const { items, total } = await listPrivacyRequests(deps.sql, filters, page, size);
+  const { items, total, capped } = await listPrivacyRequests(deps.sql, filters, page, size, { countLimit: options.countLimit });
   const ids = items.map((item) => item.id);
   const [results, identities] = await Promise.all([
     options.verbose ? verboseResults(deps.sql, ids) : undefined,
@@ -81,6 +84,7 @@ export async function listReport(deps: { sql: Sql; encryptionKey: Buffer }, filt
     page,
     size,
     pages: Math.ceil(total / size),
+    ...(options.countLimit !== undefined ? { total_capped: capped } : {}),
   };
 }
 

@@ -9,8 +9,8 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { refusal } from '../api-client.js';
 import type { ConsoleContext, ConsoleEnv } from '../index.js';
-import { can, errorPage, page, postForm, type Flash, type Html, type Viewer } from '../layout.js';
-import { cell, KEY, listAll, listingFailed, none, refuseWithout, scrollingTable, truncatedNote, yesNo } from './shared.js';
+import { can, errorPage, page, postForm, type Flash, type Html, type Viewer, scrollable, cell } from '../layout.js';
+import { KEY, listAll, listingFailed, none, refuseWithout, truncatedNote, yesNo } from './shared.js';
 
 interface Connection {
   key: string;
@@ -64,7 +64,7 @@ ${truncatedNote(listing.items.length, listing.total, 'connections')}`;
 
 function connectionTable(viewer: Viewer, connections: Connection[], outcome: TestOutcome | undefined): Html {
   const testing = can(viewer, 'connection:write');
-  return scrollingTable(
+  return scrollable(
     'Connections',
     html`<table class="responsive">
 <thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Access</th><th scope="col">Disabled</th><th scope="col">Secrets</th>${testing ? html`<th scope="col">Test</th>` : ''}</tr></thead>

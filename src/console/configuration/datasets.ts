@@ -11,8 +11,8 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { refusal, type ApiAnswer } from '../api-client.js';
 import type { ConsoleContext, ConsoleEnv } from '../index.js';
-import { can, page, postForm, type Flash, type Html, type Viewer } from '../layout.js';
-import { cell, KEY, listAll, type Listing, listingFailed, mapLimit, none, refuseWithout, scrollingTable, truncatedNote } from './shared.js';
+import { can, page, postForm, type Flash, type Html, type Viewer, scrollable, cell } from '../layout.js';
+import { KEY, listAll, type Listing, listingFailed, mapLimit, none, refuseWithout, truncatedNote } from './shared.js';
 
 interface Connection {
   key: string;
@@ -156,7 +156,7 @@ function connectionSection(connection: Connection, listing: Listing<Dataset>): H
   if (!listing.ok) return html`${heading}<p class="flash error">${refusal(listing.answer)}</p>`;
   if (!listing.items.length) return html`${heading}<p class="muted">No dataset.</p>`;
   return html`${heading}
-${scrollingTable(
+${scrollable(
   `Datasets of ${connection.key}`,
   html`<table class="responsive">
 <thead><tr><th scope="col">fides_key</th><th scope="col">Name</th><th scope="col">Collections</th><th scope="col">Collection names</th></tr></thead>

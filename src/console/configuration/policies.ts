@@ -7,8 +7,8 @@
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { ConsoleContext, ConsoleEnv } from '../index.js';
-import { page, type Html } from '../layout.js';
-import { cell, listAll, listingFailed, none, refuseWithout, scrollingTable, truncatedNote, yesNo } from './shared.js';
+import { page, type Html, scrollable, cell } from '../layout.js';
+import { listAll, listingFailed, none, refuseWithout, truncatedNote, yesNo } from './shared.js';
 
 interface Rule {
   key: string;
@@ -64,7 +64,7 @@ ${policy.rules.length ? ruleTable(policy) : html`<p class="muted">No rule: reque
 
 function ruleTable(policy: Policy): Html {
   return html`<h3>Rules</h3>
-${scrollingTable(
+${scrollable(
   `Rules of ${policy.key}`,
   html`<table class="responsive">
 <thead><tr><th scope="col">Rule</th><th scope="col">Action</th><th scope="col">Masking strategy</th><th scope="col">Targets (data categories)</th></tr></thead>

@@ -79,9 +79,3 @@ export const scrollingTable = (label: string, table: Html) => html`<div class="t
 /** An empty value, as the other console pages show it. */
 export const none = html`<span class="muted">—</span>`;
 
-/**
- * A cell of a `table.responsive`, its content in one block: below 640 px the cell is a grid of its
- * label and one item, so badges, buttons and notes stay together in the second column.
- */
-export const cell = (label: string, content: Html | string | number, className?: string) =>
-  html`<td${className ? html` class="${className}"` : ''} data-label="${label}"><div>${content}</div></td>`;

@@ -7,8 +7,8 @@
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { ConsoleContext, ConsoleEnv } from '../index.js';
-import { errorPage, page, when, type Html } from '../layout.js';
-import { API_PAGE_SIZE, cell, KEY, listAll, listingFailed, none, refuseWithout, scrollingTable, truncatedNote, yesNo } from './shared.js';
+import { errorPage, page, when, type Html, scrollable, cell } from '../layout.js';
+import { API_PAGE_SIZE, KEY, listAll, listingFailed, none, refuseWithout, truncatedNote, yesNo } from './shared.js';
 
 interface Subscription {
   id: string;
@@ -69,7 +69,7 @@ ${truncatedNote(listing.items.length, listing.total, 'subscriptions')}`;
 }
 
 function subscriptionTable(subscriptions: Subscription[]): Html {
-  return scrollingTable(
+  return scrollable(
     'Webhook subscriptions',
     html`<table class="responsive">
 <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Enabled</th><th scope="col">Description</th><th scope="col">Deliveries</th></tr></thead>
@@ -117,7 +117,7 @@ ${pager(id, pageNumber, pages)}`;
 }
 
 function deliveryTable(deliveries: Delivery[]): Html {
-  return scrollingTable(
+  return scrollable(
     'Deliveries',
     html`<table class="responsive">
 <thead><tr><th scope="col">Event</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last response</th><th scope="col">Created</th><th scope="col">Delivered</th></tr></thead>
