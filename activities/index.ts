@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ConnectorError } from '../src/connectors/errors.js';
+import { isDatabaseUnavailable } from '../src/db/client.js';
 import { accessCollection, storeManualRows } from '../src/execution/access.js';
 import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordAccessPackageFailure } from '../src/execution/access-package.js';
 import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
@@ -44,11 +45,32 @@ async function step<T>(run: () => Promise<T>): Promise<T> {
   const timeout = context.info.heartbeatTimeoutMs;
   const timer = timeout ? setInterval(() => context.heartbeat(), Math.max(200, Math.floor(timeout / 3))) : undefined;
   try {
-    return await run();
+    return await waitingForOwnDatabase(context, run);
   } catch (error) {
     throw toFailure(error);
   } finally {
     if (timer) clearInterval(timer);
+  }
+}
+
+/**
+ * dsrflow's own Postgres unreachable for a while (a restart, a failover) is not the data store's
+ * fault: the step runs again once it answers, heartbeating meanwhile, instead of spending the
+ * request's attempts (with five attempts a 15-second outage would put collections in error). It
+ * waits at most until shortly before the attempt's own timeout; steps are idempotent, as Temporal's
+ * retries already require (docs/decisions.md, "dsrflow's own database down").
+ */
+async function waitingForOwnDatabase<T>(context: Context, run: () => Promise<T>): Promise<T> {
+  const { startToCloseTimeoutMs, currentAttemptScheduledTimestampMs } = context.info;
+  const giveUpAt = currentAttemptScheduledTimestampMs + startToCloseTimeoutMs - 5_000;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || Date.now() + delay > giveUpAt) throw error;
+      log.warn("dsrflow's database is unavailable: the step waits for it", { error: (error as Error).message, retryInMs: delay });
+      await context.sleep(delay);
+    }
   }
 }
 

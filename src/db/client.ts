@@ -62,3 +62,20 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     await admin.end();
   }
 }
+
+/** Socket and postgres.js codes of a connection that could not be made or was lost. */
+const CONNECTION_LOST = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+
+/**
+ * Whether an error means the service's own database is unreachable for now (stopped, restarting,
+ * failing over, refusing connections), rather than that a statement was wrong: SQLSTATE class 08
+ * (connection exception), 57P01–57P03 (shut down, crashed, starting up), 53300 (too many
+ * connections), a database that does not accept connections for now, and lost sockets.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string') return false;
+  if (CONNECTION_LOST.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  return code === '55000' && typeof message === 'string' && /not currently accepting connections/.test(message);
+}

@@ -7,7 +7,7 @@
  * suite's. Every check must hold: each request complete, each collection recorded once per phase,
  * exact access and erasure counts, no message or webhook sent twice, nothing left running.
  */
-import { expect, it } from 'vitest';
+import { expect, inject, it } from 'vitest';
 import { runChaos } from '../../bench/chaos/driver.js';
 
 it('finishes 50 mixed requests exactly once through a worker kill, a Temporal restart and a Postgres outage', async () => {
@@ -23,6 +23,8 @@ it('finishes 50 mixed requests exactly once through a worker kill, a Temporal re
     faultSpread: 0.3,
     // Bounded: past this the run reports what is unfinished and tears down, it does not hang.
     timeoutMs: 200_000,
+    // The suite's bundle, built from this code at the start of the run (test/global-setup.ts).
+    workflowBundle: inject('workflowBundlePath'),
     log: (line) => console.log(line),
   });
   expect(report.faults.map((fault) => fault.kind)).toEqual(['worker_kill', 'temporal_restart', 'postgres_outage']);

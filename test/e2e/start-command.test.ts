@@ -6,7 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,23 @@ it('brings the service up, runs the first request, and stops on Ctrl-C', async (
     },
     { what: 'the first request to complete' },
   );
+
+  // The console: its URL and where the first owner's password is, and that owner signs in and sees the request.
+  const ownerFile = join(dataDir, 'console-owner.json');
+  expect(output).toContain(`Console      ${api}/console`);
+  expect(output).toContain(`sign in as owner, password in ${ownerFile}`);
+  const owner = JSON.parse(await readFile(ownerFile, 'utf8')) as { username: string; password: string };
+  const signedIn = await fetch(`${api}/console/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: owner.username, password: owner.password }).toString(),
+    redirect: 'manual',
+  });
+  expect(signedIn.status).toBe(303);
+  const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+  const inbox = await fetch(`${api}/console`, { headers: { cookie } });
+  expect(inbox.status).toBe(200);
+  expect(await inbox.text()).toContain(id);
 
   // Ctrl-C in a terminal signals the whole foreground process group.
   const pgid = child.pid!;
