@@ -259,13 +259,43 @@ describe("a privacy officer's day", () => {
     expect(await audit(ids.notDue)).toContainEqual(expect.objectContaining({ action: 'extended', user_id: 'user:dpo' }));
   });
 
+  it('places and lifts a legal hold, then cancels a request, and denies another, each with its reason', async () => {
+    const held = await harness.submit({ policy_key: EXAMPLE_ERASURE_POLICY_KEY, identity: { email: 'customer-3@example.com' } });
+    await harness.waitForStatus(held, 'awaiting_erasure_confirmation');
+    await page.goto(`${harness.api.url}/console/requests/${held}`);
+    await page.getByLabel('Reason for the legal hold').fill('litigation hold 2026-17');
+    await page.getByRole('button', { name: 'Place legal hold' }).click();
+    await page.locator('.flash.ok').filter({ hasText: 'Legal hold placed' }).waitFor();
+    expect((await harness.sql<{ legal_hold: boolean }[]>`select legal_hold from privacy_request where id = ${held}`)[0]!.legal_hold).toBe(true);
+    await page.getByRole('button', { name: 'Lift legal hold' }).click();
+    await page.locator('.flash.ok').filter({ hasText: 'Legal hold lifted' }).waitFor();
+    await page.getByLabel('Reason for cancelling').fill('the person withdrew the request');
+    await page.getByRole('button', { name: 'Cancel request' }).click();
+    await page.locator('.flash.ok').filter({ hasText: 'Canceled.' }).waitFor();
+    expect(await harness.result(held)).toEqual({ status: 'canceled' });
+    expect(await acceptedUpdates(held)).toEqual(expect.arrayContaining(['placeLegalHoldUpdate', 'liftLegalHoldUpdate', 'cancelUpdate']));
+    expect((await audit(held)).filter((entry) => entry.user_id === 'user:dpo').map((entry) => entry.action)).toEqual(['legal_hold_placed', 'legal_hold_lifted', 'canceled']);
+
+    const denied = await harness.submit({ policy_key: 'reviewed_access', identity, external_id: 'ticket-denied' });
+    await harness.waitForStatus(denied, 'pending');
+    await page.goto(`${harness.api.url}/console/requests/${denied}`);
+    // A denial needs its reason: the browser asks for it before anything is sent.
+    await page.getByRole('button', { name: 'Deny' }).click();
+    expect(await page.getByLabel('Reason for denial').evaluate((input) => (input as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).toBe(true);
+    await page.getByLabel('Reason for denial').fill('not a customer of ours');
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.locator('.flash.ok').filter({ hasText: 'Denied.' }).waitFor();
+    expect(await harness.result(denied)).toEqual({ status: 'denied' });
+    expect(await audit(denied)).toContainEqual(expect.objectContaining({ action: 'denied', user_id: 'user:dpo', message: 'not a customer of ours' }));
+  });
+
   it('exports the current filter as CSV', async () => {
     await page.goto(`${harness.api.url}/console?external_id=ticket-`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
     const csv = await readFile(await download.path(), 'utf8');
     const lines = csv.trim().split('\r\n');
     expect(lines[0]).toMatch(/^id,external_id,status/);
-    expect(lines).toHaveLength(1 + 5);
+    expect(lines).toHaveLength(1 + 6);
     expect(lines.slice(1).every((line) => line.includes(',ticket-'))).toBe(true);
   });
 
