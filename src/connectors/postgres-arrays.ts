@@ -24,9 +24,9 @@ export async function registerArrayTypes(sql: postgres.Sql<Record<string, unknow
     where a.typcategory = 'A'
     group by b.oid, b.typarray
     order by b.oid`;
-  // Under a tiny statement_timeout the answer can arrive cut short (rows missing): treat it as the
-  // timeout it is, rather than reading past its end.
-  if (types.some((row) => row === undefined || row === null)) {
+  // Under a tiny statement_timeout the answer can arrive cut short (rows missing, as holes in the
+  // result, which `some` and `every` skip): treat it as the timeout it is, rather than reading past its end.
+  if (Array.from(types).some((row) => row === undefined || row === null)) {
     throw new ConnectorError('timeout', "The data store's answer listing its array types was cut short (a statement timeout?)");
   }
   const parsers = sql.options.parsers as Record<number, Parse>;

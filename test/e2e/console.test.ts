@@ -18,7 +18,7 @@ import { upsertConnection } from '../../src/db/connections.js';
 import { upsertDataset } from '../../src/db/datasets.js';
 import { parseDatasetYaml } from '../../src/domain/datasets.js';
 import { defaultAccessPolicy, EXAMPLE_CONNECTION_KEY, EXAMPLE_ERASURE_POLICY_KEY } from '../../src/example/load.js';
-import { createHarness, eventually, type Harness } from '../support/harness.js';
+import { createHarness, erasurePolicy, eventually, type Harness } from '../support/harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = new URL('../../test-output/console/', import.meta.url).pathname;
@@ -227,6 +227,37 @@ describe("a privacy officer's day", () => {
     expect(await audit(id)).toContainEqual(expect.objectContaining({ action: 'manual_input', user_id: 'user:dpo' }));
   });
 
+  it('confirms the masking of a manual collection during erasure, with the count of rows masked', async () => {
+    // The filing cabinet again, writable this time: erasure asks a person to mask what access found there.
+    await upsertConnection(harness.sql, { key: 'filing_cabinet', name: 'Filing cabinet', connection_type: 'manual', access: 'write' }, {}, harness.encryptionKey);
+    await harness.savePolicy(erasurePolicy('erase_names', { targets: ['user.name'], masking_strategy: { strategy: 'null_rewrite' } }));
+    const id = await harness.submit({ policy_key: 'erase_names', identity: { email: 'customer-2@example.com' }, external_id: 'ticket-manual-erasure' });
+    await harness.waitForStatus(id, 'paused');
+    await upsertConnection(harness.sql, { key: 'filing_cabinet', name: 'Filing cabinet', connection_type: 'manual', access: 'write', disabled: true }, {}, harness.encryptionKey);
+
+    // Access first: the cabinet holds one folder for this person.
+    await page.goto(`${harness.api.url}/console/requests/${id}`);
+    await page.getByLabel('id', { exact: true }).fill('7');
+    await page.getByLabel('authorized_user').fill('Jill Customer');
+    await page.getByRole('button', { name: 'Send rows' }).click();
+    await page.locator('.flash.ok').filter({ hasText: 'Rows received' }).waitFor();
+    await harness.waitForStatus(id, 'paused');
+
+    // Then erasure: the page says which folder to mask and how, and takes the count.
+    await page.goto(`${harness.api.url}/console/requests/${id}`);
+    await expect(page.getByRole('heading', { name: /Manual erasure: manual_dataset:filing_cabinet/ }).isVisible()).resolves.toBe(true);
+    await expect(page.locator('.actions').textContent()).resolves.toContain('"authorized_user":null');
+    await page.screenshot({ path: `${SHOTS}request-manual-erasure-1280.png`, fullPage: true });
+    await page.getByLabel('Rows masked').fill('1');
+    await page.getByRole('button', { name: 'Confirm masking' }).click();
+    await page.locator('.flash.ok').filter({ hasText: 'Masking confirmed' }).waitFor();
+    expect(await harness.result(id)).toEqual({ status: 'complete' });
+    expect(await acceptedUpdates(id)).toEqual(expect.arrayContaining(['manualInputUpdate', 'erasureConfirmUpdate']));
+    const [masked] = await harness.sql<{ row_count: number }[]>`
+      select row_count from execution_log where privacy_request_id = ${id} and collection_name = 'filing_cabinet' and action_type = 'erasure' and status = 'complete'`;
+    expect(masked!.row_count).toBe(1);
+  });
+
   it('retries a failed collection after its connection is fixed', async () => {
     const put = (url: string) => harness.fetch(`/api/v1/connection/${EXAMPLE_CONNECTION_KEY}/secret`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) });
     const broken = new URL(harness.targetUrl);
@@ -295,7 +326,7 @@ describe("a privacy officer's day", () => {
     const csv = await readFile(await download.path(), 'utf8');
     const lines = csv.trim().split('\r\n');
     expect(lines[0]).toMatch(/^id,external_id,status/);
-    expect(lines).toHaveLength(1 + 6);
+    expect(lines).toHaveLength(1 + 7);
     expect(lines.slice(1).every((line) => line.includes(',ticket-'))).toBe(true);
   });
 
@@ -375,6 +406,17 @@ describe('cross-site requests', () => {
     expect(expired.status).toBe(303);
     expect(expired.headers.get('location')).toBe('/console/login?next=%2Fconsole&expired=1');
     expect(expired.headers.get('set-cookie')).toMatch(/^dsrflow_session=;.*Max-Age=0/);
+  });
+
+  it('marks the session cookie Secure when the console is served over https (behind a TLS proxy)', async () => {
+    const login = await fetch(`${harness.api.url}/console/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+      body: new URLSearchParams({ username: 'dpo', password: passwordOf('dpo') }).toString(),
+      redirect: 'manual',
+    });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('set-cookie')).toMatch(/^dsrflow_session=dsr_at_[^;]+; Max-Age=\d+; Path=\/console; HttpOnly; Secure; SameSite=Strict$/);
   });
 
   it('sends no page without a session, and no login from another site', async () => {
