@@ -51,8 +51,8 @@ import { abbreviate, operationsOf, requestArb, validArb, type FuzzRequest, type 
 const SEED = Number.parseInt(process.env.FUZZ_SEED ?? '20251123', 10);
 const SCALE = Number(process.env.FUZZ_SCALE ?? '1');
 /** Inputs per operation: more where there is a body to corrupt. */
-const RUNS_WITH_BODY = Math.round(48 * SCALE);
-const RUNS_WITHOUT_BODY = Math.round(24 * SCALE);
+const RUNS_WITH_BODY = Math.round(39 * SCALE);
+const RUNS_WITHOUT_BODY = Math.round(20 * SCALE);
 const MIN_INPUTS = Math.round(2000 * SCALE);
 const MAX_CALL_MS = 2000;
 
