@@ -23,7 +23,7 @@ import { newRouter } from './types.js';
 
 const TAG = 'Access packages';
 
-const AccessPackageSchema = z
+export const AccessPackageSchema = z
   .object({
     privacy_request_id: z.string().meta({ example: 'pri_5f4feff5-fb60-4286-82bd-7e0748ce90ac' }),
     status: z.enum(ACCESS_PACKAGE_STATUSES).meta({

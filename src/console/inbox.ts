@@ -5,6 +5,8 @@
  */
 import { Hono } from 'hono';
 import { html } from 'hono/html';
+import type { z } from 'zod';
+import type { PrivacyRequestSchema } from '../api/schemas.js';
 import { REGULATIONS } from '../domain/deadlines.js';
 import { ACTION_TYPES } from '../domain/policies.js';
 import { PRIVACY_REQUEST_STATUSES } from '../domain/privacy-requests.js';
@@ -65,18 +67,8 @@ const linkWith = (base: string, filters: Filters, extra: Record<string, string> 
   return query ? `${base}?${query}` : base;
 };
 
-interface ListedRequest {
-  id: string;
-  external_id: string | null;
-  status: string;
-  policy_key: string;
-  action_types: string[];
-  regulation: string;
-  created_at: string;
-  due_at: string | null;
-  extended_due_at: string | null;
-  days_left: number | null;
-}
+/** An item of the API's listing, as its schema says. */
+type ListedRequest = z.output<typeof PrivacyRequestSchema>;
 
 function option(value: string, label: string, selected: string | undefined) {
   return html`<option value="${value}"${selected === value ? html` selected` : ''}>${label}</option>`;

@@ -6,66 +6,20 @@
  */
 import { Hono } from 'hono';
 import { html } from 'hono/html';
+import type { z } from 'zod';
+import type { AccessPackageSchema } from '../api/access-packages.js';
+import type { AuditLogEntrySchema, TaskSchema } from '../api/reporting-schemas.js';
+import type { PrivacyRequestSchema } from '../api/schemas.js';
 import type { Scope } from '../auth/scopes.js';
 import { refusal, type ApiAnswer } from './api-client.js';
 import type { ConsoleContext, ConsoleEnv } from './index.js';
 import { can, cell, daysLeftBadge, errorPage, page, postForm, scrollable, statusBadge, when, type Flash, type Html, type Viewer } from './layout.js';
 
-interface PrivacyRequest {
-  id: string;
-  external_id: string | null;
-  status: string;
-  policy_key: string;
-  action_types: string[];
-  regulation: string;
-  created_at: string;
-  created_by: string | null;
-  reviewed_at: string | null;
-  reviewed_by: string | null;
-  finished_processing_at: string | null;
-  due_at: string | null;
-  extended_due_at: string | null;
-  extension_reason: string | null;
-  days_left: number | null;
-  acknowledge_by: string | null;
-  denial_reason: string | null;
-  erasure_preview: Record<string, number> | null;
-  stopped_collection_details: { step: string; collection: string; action_needed: unknown[] | null } | null;
-  warnings: { phase: string; collection: string; reason: string }[];
-  legal_hold: boolean;
-  legal_hold_reason: string | null;
-  duplicate_of: string | null;
-}
-
-interface Task {
-  collection: string;
-  phase: string;
-  manual: boolean;
-  status: string;
-  run: number;
-  row_count: number | null;
-  attempts: number;
-  skipped_reason: string | null;
-  last_error: { category: string | null; message: string; at: string } | null;
-  deadline_at: string | null;
-}
-
-interface AccessPackage {
-  status: string;
-  expires_at: string | null;
-  size_bytes: number | null;
-  download_url: string | null;
-  download_count: number;
-  downloads: { downloaded_at: string; client?: string | null; address?: string | null }[];
-  collections: Record<string, number> | null;
-}
-
-interface AuditEntry {
-  action: string;
-  user_id: string | null;
-  message: string | null;
-  created_at: string;
-}
+/** What the console reads is what the API answers: the API's own schemas give the shapes. */
+type PrivacyRequest = z.output<typeof PrivacyRequestSchema>;
+type Task = z.output<typeof TaskSchema>;
+type AccessPackage = z.output<typeof AccessPackageSchema>;
+type AuditEntry = z.output<typeof AuditLogEntrySchema>;
 
 const FINAL = new Set(['complete', 'denied', 'canceled', 'duplicate']);
 const ID = /^[A-Za-z0-9_.:-]{1,200}$/;
