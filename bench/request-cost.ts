@@ -19,9 +19,7 @@
  *   the access package files written.
  * - CPU milliseconds per request of this process (API and worker), the Temporal server, Postgres.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import protoPackage from '@temporalio/proto';
@@ -29,23 +27,17 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import postgres from 'postgres';
 import { apiDeps, createApp } from '../src/api/app.js';
 import { listen } from '../src/api/server.js';
-import { ensureRootClient } from '../src/auth/service.js';
-import { loadConfig } from '../src/config.js';
-import { connect, ensureDatabase } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
-import { defaultAccessPolicy, exampleErasurePolicy, loadExampleDatabase, registerExample } from '../src/example/load.js';
-import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { defaultAccessPolicy, exampleErasurePolicy } from '../src/example/load.js';
 import { dataConverter } from '../src/temporal/codec.js';
-import { freePort, startDevServer } from '../src/temporal/dev-server.js';
+import { freePort } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createWorker } from '../src/worker/index.js';
 import { postgresCpu, processCpu } from './cpu.js';
 import type { Benchmark, BenchmarkResult } from './run.js';
+import { databaseUrl, openBenchService } from './service.js';
 
 const REQUESTS = Number(process.env.BENCH_COST_REQUESTS ?? 50);
 const WARM_UP = Number(process.env.BENCH_COST_WARM_UP ?? 3);
 const BATCH = 50;
-const SERVER = process.env.DSRFLOW_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const databaseUrl = (name: string) => Object.assign(new URL(SERVER), { pathname: `/${name}` }).toString();
 /** The example's customers (src/example/fides-postgres-example/postgres_sample.sql). */
 const CUSTOMERS = ['customer-1@example.com', 'customer-2@example.com', 'jane@example.com'];
 /** activities/index.ts heartbeats every third of the heartbeat timeout (30 s by default). */
@@ -306,43 +298,22 @@ interface KindCost {
 
 async function run(): Promise<BenchmarkResult> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const id = randomBytes(3).toString('hex');
-  const serviceDb = `dsrflow_bench_cost_${id}`;
-  const targetDb = `dsrflow_bench_cost_target_${id}`;
-  const dataDir = await mkdtemp(join(os.tmpdir(), 'dsrflow-bench-'));
   // The dev server serves its metrics on a port chosen at start and only printed; a wrapper names it.
   const metricsPort = await freePort();
-  const realCli = await ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH });
-  const cliPath = join(dataDir, 'temporal');
-  await writeFile(cliPath, `#!/bin/sh\nexec '${realCli.replace(/'/g, `'\\''`)}' "$@" --metrics-port ${metricsPort}\n`, { mode: 0o755 });
-  const temporal = await startDevServer({ cliPath, port: 0, uiPort: false });
+  const service = await openBenchService('cost', {
+    cli: async (realCli, directory) => {
+      const wrapper = join(directory, 'temporal');
+      await writeFile(wrapper, `#!/bin/sh\nexec '${realCli.replace(/'/g, `'\\''`)}' "$@" --metrics-port ${metricsPort}\n`, { mode: 0o755 });
+      return wrapper;
+    },
+    // The maintenance round runs at the worker's start, not during the measures.
+    env: { DSRFLOW_MAINTENANCE_INTERVAL: '1d' },
+  });
+  const { id, temporal, closers, sql, key, serviceDb, targetDb, dataDir } = service;
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  const admin = postgres(SERVER, { max: 1, onnotice: () => {} });
-  const closers: (() => Promise<unknown>)[] = [];
   const results: KindCost[] = [];
   try {
-    await loadExampleDatabase(databaseUrl(targetDb));
-    await ensureDatabase(databaseUrl(serviceDb));
-    const root = { id: 'bench-root', secret: randomBytes(32).toString('base64url') };
-    const config = loadConfig({
-      DATABASE_URL: databaseUrl(serviceDb),
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: `bench-${id}`,
-      DSRFLOW_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      DSRFLOW_EXAMPLE_DATABASE_URL: databaseUrl(targetDb),
-      DSRFLOW_DATA_DIR: dataDir,
-      DSRFLOW_ROOT_CLIENT_ID: root.id,
-      DSRFLOW_ROOT_CLIENT_SECRET: root.secret,
-      // The maintenance round runs at the worker's start, not during the measures.
-      DSRFLOW_MAINTENANCE_INTERVAL: '1d',
-      LOG_LEVEL: 'warn',
-    });
-    const key = config.encryptionKey!;
-    const sql = connect(config.databaseUrl);
-    closers.unshift(() => sql.end());
-    await migrate(sql);
-    await registerExample(sql, databaseUrl(targetDb), key);
-    await ensureRootClient(sql, root);
+    const config = service.configFor(`bench-${id}`);
     const meter = postgres(databaseUrl(serviceDb), { max: 1, onnotice: () => {} });
     closers.unshift(() => meter.end());
     const targetMeter = postgres(databaseUrl(targetDb), { max: 1, onnotice: () => {} });
@@ -359,10 +330,7 @@ async function run(): Promise<BenchmarkResult> {
     const client = new Client({ connection, dataConverter: dataConverter(key) });
     const api = await listen(createApp(apiDeps(config, { sql, temporal: client, encryptionKey: key })), '127.0.0.1', 0);
     closers.unshift(() => api.close());
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: root.id, client_secret: root.secret });
-    const tokenResponse = await fetch(`${api.url}/api/v1/oauth/token`, { method: 'POST', body: form });
-    const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
-    if (!tokenResponse.ok || !token) throw new Error(`token refused: ${tokenResponse.status}`);
+    const token = await service.rootToken(api);
     const post = (path: string, body: unknown) =>
       fetch(`${api.url}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     const statements = statementCounter(sql);
@@ -483,12 +451,7 @@ async function run(): Promise<BenchmarkResult> {
       });
     }
   } finally {
-    for (const close of closers) await close().catch(() => undefined);
-    await temporal.stop();
-    await admin`drop database if exists ${admin(serviceDb)} with (force)`.catch(() => undefined);
-    await admin`drop database if exists ${admin(targetDb)} with (force)`.catch(() => undefined);
-    await admin.end();
-    await rm(dataDir, { recursive: true, force: true });
+    await service.close();
   }
   return report(results);
 }

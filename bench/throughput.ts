@@ -18,31 +18,21 @@
  * Targets: intake at least 0.8× the raw start loop at the same concurrency; end to end at least
  * 0.8× the floor. BENCH_THROUGHPUT_PARTS=raw,intake,floor,e2e,latency runs only some of them.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import protoPackage from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import postgres from 'postgres';
 import { apiDeps, createApp } from '../src/api/app.js';
 import { listen, type ApiServer } from '../src/api/server.js';
-import { ensureRootClient } from '../src/auth/service.js';
-import { loadConfig, type Config } from '../src/config.js';
-import { connect, ensureDatabase } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
 import { planTraversal } from '../src/domain/graph.js';
-import { defaultAccessPolicy, exampleDataset, EXAMPLE_CONNECTION_KEY, loadExampleDatabase, registerExample } from '../src/example/load.js';
+import { defaultAccessPolicy, exampleDataset, EXAMPLE_CONNECTION_KEY } from '../src/example/load.js';
 import { INTAKE_CONCURRENCY } from '../src/service/privacy-requests.js';
-import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { dataConverter } from '../src/temporal/codec.js';
-import { startDevServer } from '../src/temporal/dev-server.js';
 import { bundleWorkflows, createWorker, WORKER_TUNING } from '../src/worker/index.js';
 import { postgresCpu, processCpu } from './cpu.js';
 import type { FloorCollection } from './floor/workflows.js';
 import type { Benchmark, BenchmarkResult } from './run.js';
+import { openBenchService } from './service.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500);
 const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 10);
@@ -51,8 +41,6 @@ const OFFERED_LOADS = [1, 5, 10];
 const BATCH = 50;
 const TARGET = 0.8;
 const PARTS = new Set((process.env.BENCH_THROUGHPUT_PARTS ?? 'raw,intake,floor,e2e,latency').split(','));
-const SERVER = process.env.DSRFLOW_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const databaseUrl = (name: string) => Object.assign(new URL(SERVER), { pathname: `/${name}` }).toString();
 /** The example's customers (src/example/fides-postgres-example/postgres_sample.sql). */
 const CUSTOMERS = ['customer-1@example.com', 'customer-2@example.com', 'jane@example.com'];
 const FLOOR_WORKFLOWS = fileURLToPath(new URL('./floor/workflows.ts', import.meta.url));
@@ -127,41 +115,14 @@ async function eventsPerWorkflow(client: Client, ids: string[]): Promise<{ total
 
 async function run(): Promise<BenchmarkResult> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const id = randomBytes(3).toString('hex');
-  const serviceDb = `dsrflow_bench_floor_${id}`;
-  const targetDb = `dsrflow_bench_floor_target_${id}`;
-  const dataDir = await mkdtemp(join(os.tmpdir(), 'dsrflow-bench-'));
-  const cliPath = await ensureTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH });
-  const temporal = await startDevServer({ cliPath, port: 0, uiPort: false });
-  const admin = postgres(SERVER, { max: 1, onnotice: () => {} });
-  const closers: (() => Promise<unknown>)[] = [];
+  const service = await openBenchService('floor');
+  const { id, temporal, closers, configFor, sql, key } = service;
+  const config = configFor(`bench-${id}`);
   const measures: Measure[] = [];
   const latencies: Latency[] = [];
   let floorEvents: Events | undefined;
   let dsrflowEvents: Events | undefined;
   try {
-    await loadExampleDatabase(databaseUrl(targetDb));
-    await ensureDatabase(databaseUrl(serviceDb));
-    const root = { id: 'bench-root', secret: randomBytes(32).toString('base64url') };
-    const configFor = (taskQueue: string): Config =>
-      loadConfig({
-        DATABASE_URL: databaseUrl(serviceDb),
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        DSRFLOW_ENCRYPTION_KEY: key.toString('base64'),
-        DSRFLOW_EXAMPLE_DATABASE_URL: databaseUrl(targetDb),
-        DSRFLOW_DATA_DIR: dataDir,
-        DSRFLOW_ROOT_CLIENT_ID: root.id,
-        DSRFLOW_ROOT_CLIENT_SECRET: root.secret,
-        LOG_LEVEL: 'warn',
-      });
-    const key = randomBytes(32);
-    const config = configFor(`bench-${id}`);
-    const sql = connect(config.databaseUrl);
-    closers.unshift(() => sql.end());
-    await migrate(sql);
-    await registerExample(sql, databaseUrl(targetDb), key);
-    await ensureRootClient(sql, root);
     const connection = await Connection.connect({ address: temporal.address });
     closers.unshift(() => connection.close());
     const client = new Client({ connection, dataConverter: dataConverter(key) });
@@ -175,10 +136,7 @@ async function run(): Promise<BenchmarkResult> {
     const startApi = async (taskQueue: string): Promise<{ api: ApiServer; post: (body: unknown) => Promise<string[]> }> => {
       const api = await listen(createApp(apiDeps(configFor(taskQueue), { sql, temporal: client, encryptionKey: key })), '127.0.0.1', 0);
       closers.unshift(() => api.close());
-      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: root.id, client_secret: root.secret });
-      const tokenResponse = await fetch(`${api.url}/api/v1/oauth/token`, { method: 'POST', body: form });
-      const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
-      if (!tokenResponse.ok || !token) throw new Error(`token refused: ${tokenResponse.status}`);
+      const token = await service.rootToken(api);
       const post = async (body: unknown) => {
         const response = await fetch(`${api.url}/api/v1/privacy-request`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
         const answer = (await response.json()) as { succeeded: { id: string }[]; failed: unknown[] };
@@ -289,12 +247,7 @@ async function run(): Promise<BenchmarkResult> {
       }
     }
   } finally {
-    for (const close of closers) await close().catch(() => undefined);
-    await temporal.stop();
-    await admin`drop database if exists ${admin(serviceDb)} with (force)`.catch(() => undefined);
-    await admin`drop database if exists ${admin(targetDb)} with (force)`.catch(() => undefined);
-    await admin.end();
-    await rm(dataDir, { recursive: true, force: true });
+    await service.close();
   }
   return report(measures, latencies, { floorEvents, dsrflowEvents });
 }
