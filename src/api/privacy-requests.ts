@@ -46,6 +46,10 @@ const createPrivacyRequests = secured('privacy-request:create', createRoute({
 
 const conflict = { description: 'The request is not in a state that allows this (the reason says why); nothing changed', content: { 'application/json': { schema: ErrorSchema } } };
 const notFound = { description: 'No such privacy request', content: { 'application/json': { schema: ErrorSchema } } };
+const unavailable = {
+  description: "The request's workflow could not take the action for a while (its last step failed and Temporal retries it); nothing changed, try again",
+  content: { 'application/json': { schema: ErrorSchema } },
+};
 
 /** approve, deny and cancel take a list of request ids, like Fides' administrate endpoints. */
 const bulkRoute = <S extends ZodType>(action: 'approve' | 'deny' | 'cancel', schema: S, summary: string) =>
@@ -77,6 +81,7 @@ const singleRoute = <S extends ZodType>(path: string, schema: S, summary: string
       200: { description: 'Accepted; the request as it stands once the action took effect', content: { 'application/json': { schema: PrivacyRequestSchema } } },
       404: notFound,
       409: conflict,
+      503: unavailable,
       ...errorResponses,
     },
   }));
@@ -116,6 +121,7 @@ const lifecycleRoute = <S extends ZodType>(method: 'post' | 'delete', path: stri
       200: { description: 'Accepted; the request as it stands once the action took effect', content: { 'application/json': { schema: PrivacyRequestSchema } } },
       404: notFound,
       409: conflict,
+      503: unavailable,
       ...errorResponses,
     },
   }));
@@ -192,6 +198,6 @@ export function privacyRequestRoutes(deps: SubmitDeps): OpenAPIHono<ApiEnv> {
     const id = c.req.param('privacy_request_id')!;
     const outcome = await performAction(deps, id, action, payload);
     if (outcome.ok) return c.json(toPrivacyRequestResponse(outcome.request), 200);
-    return c.json(errorBody(outcome.code, outcome.message), outcome.code === 'not_found' ? 404 : 409);
+    return c.json(errorBody(outcome.code, outcome.message), outcome.code === 'not_found' ? 404 : outcome.code === 'unavailable' ? 503 : 409);
   }
 }
