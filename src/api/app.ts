@@ -2,7 +2,7 @@
  * The HTTP API: Hono with zod-validated routes under /api/v1, the OpenAPI document built from
  * the same schemas, and a health endpoint.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -17,6 +17,7 @@ import { createStorage } from '../storage/index.js';
 import { accessPackageRoutes, SIGNED_LINK_SCHEME, signedLinkScheme } from './access-packages.js';
 import { SECURITY_SCHEME, securitySchemes } from './auth.js';
 import { codecRoutes } from './codec.js';
+import { isHttps } from './https.js';
 import { connectionRoutes } from './connections.js';
 import { datasetRoutes } from './datasets.js';
 import { saasConfigRoutes } from './saas-configs.js';
@@ -91,7 +92,6 @@ function securityHeaders(): MiddlewareHandler {
   };
 }
 
-const isHttps = (c: Context) => new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
 
 export function createApp(deps: ApiDeps) {
   const app = newRouter();

@@ -117,16 +117,9 @@ export const PrivacyRequestListItemSchema = PrivacyRequestSchema.extend({
     .meta({ description: 'With verbose=true: log entries by dataset name and by audit group, at most 50 per group' }),
 }).meta({ id: 'PrivacyRequestListItem' });
 
-export const PrivacyRequestPageSchema = z
-  .object({
-    items: z.array(PrivacyRequestListItemSchema),
-    total: z.number().int(),
-    page: z.number().int(),
-    size: z.number().int(),
-    pages: z.number().int(),
-    total_capped: z.boolean().optional().meta({ description: 'With count_limit: true when more requests match than were counted (`total` is then a lower bound, and so is `pages`)' }),
-  })
-  .meta({ id: 'PrivacyRequestPage' });
+export const PrivacyRequestPageSchema = pageOf(PrivacyRequestListItemSchema, 'PrivacyRequestPage', {
+  total_capped: z.boolean().optional().meta({ description: 'With count_limit: true when more requests match than were counted (`total` is then a lower bound, and so is `pages`)' }),
+});
 
 export const PrivacyRequestCsvSchema = z.string().meta({
   description: 'With download_csv=true. One header line, then one line per request (RFC 4180, CRLF line ends)',

@@ -136,7 +136,8 @@ export const pageParams = (maxPageSize: number) => ({
 /** Page and size of the configuration listings: at most 50 a page. */
 export const pageQuery = pageParams(DEFAULT_PAGE_SIZE);
 
-export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
+/** A page of items; `extra` adds fields of a listing's own (the privacy request listing's `total_capped`). */
+export const pageOf = <T extends z.ZodTypeAny, E extends z.ZodRawShape = {}>(item: T, name: string, extra?: E) =>
   z
     .object({
       items: z.array(item),
@@ -144,6 +145,7 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
       page: z.number().int(),
       size: z.number().int(),
       pages: z.number().int(),
+      ...(extra ?? ({} as E)),
     })
     .meta({ id: name });
 

@@ -15,11 +15,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { isHttps } from '../api/https.js';
 
 export const SESSION_COOKIE = 'dsrflow_session';
 export const CSRF_FIELD = '_csrf';
 
-export const isHttps = (c: Context) => new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
 
 export function sessionToken(c: Context): string | undefined {
   const value = getCookie(c, SESSION_COOKIE);

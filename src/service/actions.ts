@@ -24,7 +24,7 @@ export type ActionOutcome =
  * times (with the same update id: Temporal admits it at most once).
  */
 const UPDATE_RETRY_DELAYS_MS = [250, 500, 1_000, 2_000, 4_000];
-export const isTransientUpdateRefusal = (error: unknown) =>
+const isTransientUpdateRefusal = (error: unknown) =>
   error instanceof ServiceError && /FAILED_PRECONDITION|unexpected workflow task failure/i.test(`${error.message} ${error.cause?.message ?? ''}`);
 
 /** Sends an update, again after each transient refusal; 'unavailable' once the delays are spent. Other errors are thrown. */
