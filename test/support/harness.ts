@@ -284,13 +284,22 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       return target;
     },
     async close() {
-      await Promise.allSettled(workers.map((worker) => worker.shutdown()));
+      // A teardown step that hangs says which one it is, instead of only the hook's timeout.
+      const timed = async (what: string, run: () => Promise<unknown>) => {
+        const timer = setTimeout(() => console.error(`harness.close(): ${what} has not finished after 15 s`), 15_000);
+        try {
+          await run();
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      await timed("the workers' shutdown", () => Promise.allSettled(workers.map((worker) => worker.shutdown())));
       await rm(env.DSRFLOW_DATA_DIR!, { recursive: true, force: true });
-      await Promise.allSettled(running);
-      await api.close();
-      await connection.close();
-      await target.end();
-      await sql.end();
+      await timed("the workers' run()", () => Promise.allSettled(running));
+      await timed('the API listener', () => api.close());
+      await timed('the Temporal connection', () => connection.close());
+      await timed('the target pool', () => target.end());
+      await timed('the service pool (sql.end())', () => sql.end());
     },
   };
   return harness;
