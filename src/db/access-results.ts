@@ -1,4 +1,5 @@
 /** SQL for `access_result`: the rows access found, per collection. */
+import type { PendingQuery, Row as PostgresRow } from 'postgres';
 import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export type Row = Record<string, unknown>;
@@ -35,6 +36,32 @@ export async function appendAccessResults(tx: TransactionSql, privacyRequestId: 
     row: tx.json(asJson(row)),
   }));
   await tx`insert into access_result ${tx(values)}`;
+}
+
+/**
+ * Replacing the stored rows of one collection as two fragments of one statement (src/db/collection-steps.ts),
+ * both written only `when` holds: `clear` deletes what is stored, `store` inserts the rows once the
+ * deletion ran (it names `cleared`, the CTE that holds `clear`). The rows travel as one JSON array.
+ */
+export function accessResultsReplacement(
+  sql: Sql | TransactionSql,
+  privacyRequestId: string,
+  dataset: string,
+  collection: string,
+  rows: Row[],
+  when: PendingQuery<PostgresRow[]>,
+): { clear: PendingQuery<PostgresRow[]>; store: PendingQuery<PostgresRow[]> } {
+  return {
+    clear: sql`
+      delete from access_result
+      where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection} and ${when}
+      returning 1`,
+    store: sql`
+      insert into access_result (privacy_request_id, dataset_name, collection_name, row_index, row)
+      select ${privacyRequestId}::text, ${dataset}::text, ${collection}::text, (found.ordinality - 1)::int, found.value
+      from jsonb_array_elements(${sql.json(asJson(rows))}::jsonb) with ordinality as found (value, ordinality)
+      where ${when} and (select count(*) from cleared) >= 0`,
+  };
 }
 
 export async function readAccessResults(sql: Sql, privacyRequestId: string, dataset: string, collection: string): Promise<Row[]> {

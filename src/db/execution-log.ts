@@ -2,6 +2,7 @@
 import type { ErrorCategory } from '../domain/errors.js';
 import type { ExecutionLogStatus } from '../domain/lifecycle.js';
 import type { ActionType, AffectedField } from '../domain/policies.js';
+import type { PendingQuery, Row } from 'postgres';
 import { asJson, type Sql, type TransactionSql } from './client.js';
 
 
@@ -27,21 +28,38 @@ export interface ExecutionLogRow extends ExecutionLogEntry {
   created_at: Date;
 }
 
-/** Inserts the entry unless its event was already recorded; returns whether it inserted. */
-export async function recordExecutionLog(sql: Sql | TransactionSql, entry: ExecutionLogEntry): Promise<boolean> {
-  const rows = await sql`
+/**
+ * The insert of one entry as a fragment, written only `when` holds and only when its event is not
+ * recorded yet; it returns the new row's id (src/db/collection-steps.ts combines it with others).
+ */
+export function executionLogInsert(sql: Sql | TransactionSql, entry: ExecutionLogEntry, when: PendingQuery<Row[]> = sql`true`): PendingQuery<Row[]> {
+  return sql`
     insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, fields_affected, row_count, error_category)
-    values (${entry.privacy_request_id}, ${entry.event_key}, ${entry.connection_key}, ${entry.dataset_name}, ${entry.collection_name},
-            ${entry.action_type}, ${entry.status}, ${entry.message}, ${entry.fields_affected === null ? null : sql.json(asJson(entry.fields_affected))}, ${entry.row_count},
-            ${entry.error_category ?? null})
+    select ${entry.privacy_request_id}::text, ${entry.event_key}::text, ${entry.connection_key}::text, ${entry.dataset_name}::text, ${entry.collection_name}::text,
+           ${entry.action_type}::text, ${entry.status}::text, ${entry.message}::text, ${entry.fields_affected === null ? null : sql.json(asJson(entry.fields_affected))}::jsonb, ${entry.row_count}::int,
+           ${entry.error_category ?? null}::text
+    where ${when}
     on conflict (privacy_request_id, event_key) do nothing
     returning id`;
+}
+
+/** Inserts the entry unless its event was already recorded; returns whether it inserted. */
+export async function recordExecutionLog(sql: Sql | TransactionSql, entry: ExecutionLogEntry): Promise<boolean> {
+  const rows = await executionLogInsert(sql, entry);
   return rows.length === 1;
 }
 
 export async function findExecutionLog(sql: Sql | TransactionSql, privacyRequestId: string, eventKey: string): Promise<ExecutionLogRow | undefined> {
   const [row] = await sql<ExecutionLogRow[]>`
     select * from execution_log where privacy_request_id = ${privacyRequestId} and event_key = ${eventKey}`;
+  return row;
+}
+
+/** The first of `eventKeys`, in their order, that is in the request's log. */
+export async function findFirstExecutionLog(sql: Sql | TransactionSql, privacyRequestId: string, eventKeys: string[]): Promise<ExecutionLogRow | undefined> {
+  const [row] = await sql<ExecutionLogRow[]>`
+    select * from execution_log where privacy_request_id = ${privacyRequestId} and event_key = any(${sql.array(eventKeys)}::text[])
+    order by array_position(${sql.array(eventKeys)}::text[], event_key) limit 1`;
   return row;
 }
 

@@ -4,6 +4,7 @@
  * attempts. Every write is idempotent: the same change twice leaves the same row.
  */
 import type { Phase, TaskStatus } from '../domain/lifecycle.js';
+import type { PendingQuery, Row } from 'postgres';
 import type { Sql, TransactionSql } from './client.js';
 
 export interface RequestTaskRow {
@@ -104,13 +105,24 @@ export async function recordTaskChange(sql: Sql | TransactionSql, change: TaskCh
  * the task view shows grows. The step may start before the workflow's own write of the tasks
  * arrives (they run side by side): then it makes the row, and the workflow's writes complete it.
  */
-export async function recordTaskAttempt(
-  sql: Sql | TransactionSql,
-  task: { privacyRequestId: string; phase: Phase; collection: string; connectionKey: string; run: number; attempt: number },
-): Promise<void> {
-  await sql`
+export interface TaskAttempt {
+  privacyRequestId: string;
+  phase: Phase;
+  collection: string;
+  connectionKey: string;
+  run: number;
+  attempt: number;
+}
+
+/**
+ * The upsert of a step's attempt as a fragment, written only `when` holds (a statement of
+ * src/db/collection-steps.ts gates it on the step not being done yet).
+ */
+export function taskAttemptUpsert(sql: Sql | TransactionSql, task: TaskAttempt, when: PendingQuery<Row[]> = sql`true`): PendingQuery<Row[]> {
+  return sql`
     insert into request_task (privacy_request_id, action_type, collection, connection_key, status, run, attempts, started_at)
-    values (${task.privacyRequestId}, ${task.phase}, ${task.collection}, ${task.connectionKey}, 'in_processing', ${task.run}, ${task.attempt}, now())
+    select ${task.privacyRequestId}::text, ${task.phase}::text, ${task.collection}::text, ${task.connectionKey}::text, 'in_processing', ${task.run}::int, ${task.attempt}::int, now()
+    where ${when}
     on conflict (privacy_request_id, action_type, collection) do update set
       earlier_attempts = case when request_task.run < excluded.run then request_task.earlier_attempts + request_task.attempts else request_task.earlier_attempts end,
       attempts = case when request_task.run < excluded.run then excluded.attempts when request_task.run = excluded.run then greatest(request_task.attempts, excluded.attempts) else request_task.attempts end,
@@ -122,15 +134,31 @@ export async function recordTaskAttempt(
       run = greatest(request_task.run, excluded.run)`;
 }
 
-/** A collection step finished its run: written by the step itself, in its own transaction. */
-export async function recordTaskFinished(
-  sql: Sql | TransactionSql,
-  task: { privacyRequestId: string; phase: Phase; collection: string; run: number; status: 'complete' | 'skipped'; rowCount: number; skippedReason: string | null },
-): Promise<void> {
-  await sql`
+export async function recordTaskAttempt(sql: Sql | TransactionSql, task: TaskAttempt): Promise<void> {
+  await taskAttemptUpsert(sql, task);
+}
+
+export interface TaskFinished {
+  privacyRequestId: string;
+  phase: Phase;
+  collection: string;
+  run: number;
+  status: 'complete' | 'skipped';
+  rowCount: number;
+  skippedReason: string | null;
+}
+
+/** The update of a finished step's task as a fragment, written only `when` holds. */
+export function taskFinishedUpdate(sql: Sql | TransactionSql, task: TaskFinished, when: PendingQuery<Row[]> = sql`true`): PendingQuery<Row[]> {
+  return sql`
     update request_task set status = ${task.status}, row_count = ${task.rowCount}, skipped_reason = ${task.skippedReason},
       finished_at = now(), updated_at = now()
-    where privacy_request_id = ${task.privacyRequestId} and action_type = ${task.phase} and collection = ${task.collection} and run = ${task.run}`;
+    where privacy_request_id = ${task.privacyRequestId} and action_type = ${task.phase} and collection = ${task.collection} and run = ${task.run} and ${when}`;
+}
+
+/** A collection step finished its run: written by the step itself, in its own transaction. */
+export async function recordTaskFinished(sql: Sql | TransactionSql, task: TaskFinished): Promise<void> {
+  await taskFinishedUpdate(sql, task);
 }
 
 export async function listRequestTasks(sql: Sql, privacyRequestId: string): Promise<RequestTaskRow[]> {

@@ -8,12 +8,13 @@
  */
 import { appendAccessResults, clearAccessResults, replaceAccessResults, type Row } from '../db/access-results.js';
 import { readIdentities } from '../db/privacy-requests.js';
-import { findExecutionLog, recordExecutionLog, type ExecutionLogEntry } from '../db/execution-log.js';
+import { findExecutionLog, recordExecutionLog, type ExecutionLogEntry, type ExecutionLogRow } from '../db/execution-log.js';
 import { completeManualTask } from '../db/manual-tasks.js';
 import type { CollectionKey } from '../domain/graph.js';
 import { fieldsAffected } from '../domain/policies.js';
 import { eventKey } from '../domain/lifecycle.js';
-import { recordTaskAttempt, recordTaskFinished } from '../db/request-tasks.js';
+import { recordTaskFinished } from '../db/request-tasks.js';
+import { recordAccessCompletion, recordStepStart } from '../db/collection-steps.js';
 import type { TransactionSql } from '../db/client.js';
 import type { ExecutionContext } from './context.js';
 import { lookupGroups, lookupValues, plannedStep, type PlannedStep } from './inputs.js';
@@ -27,6 +28,9 @@ export interface CollectionStep {
   attempt: number;
 }
 
+/** Rows up to this many are stored with the step's completion in one statement; more go in a transaction, a thousand per insert. */
+const ONE_STATEMENT_ROWS = 1000;
+
 export function logEntry(step: PlannedStep, privacyRequestId: string, actionType: 'access' | 'erasure') {
   return {
     privacy_request_id: privacyRequestId,
@@ -37,19 +41,19 @@ export function logEntry(step: PlannedStep, privacyRequestId: string, actionType
   } satisfies Partial<ExecutionLogEntry>;
 }
 
-/** Logs the start of a step (and, on later attempts, that it is retrying). Idempotent. */
-export async function logStart(context: ExecutionContext, step: PlannedStep, { privacyRequestId, collection, run, attempt }: CollectionStep, actionType: 'access' | 'erasure'): Promise<void> {
+/**
+ * Logs the start of a step (and, on later attempts, that it is retrying) with its task's attempt,
+ * in one statement, unless one of `doneKeys` is already logged: then it writes nothing and returns
+ * that entry. Idempotent.
+ */
+export async function logStart(context: ExecutionContext, step: PlannedStep, { privacyRequestId, collection, run, attempt }: CollectionStep, actionType: 'access' | 'erasure', doneKeys: string[] = []): Promise<ExecutionLogRow | undefined> {
   const entry = logEntry(step, privacyRequestId, actionType);
-  // Side by side: the log rows and the task's attempt are independent writes.
-  await Promise.all([
-    (async () => {
-      await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null });
-      if (attempt > 1) {
-        await recordExecutionLog(context.sql, { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null });
-      }
-    })(),
-    recordTaskAttempt(context.sql, { privacyRequestId, phase: actionType, collection, connectionKey: step.node.connectionKey, run, attempt }),
-  ]);
+  return recordStepStart(context.sql, {
+    start: { ...entry, event_key: eventKey(actionType, collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null },
+    retrying: attempt > 1 ? { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null } : undefined,
+    task: { privacyRequestId, phase: actionType, collection, connectionKey: step.node.connectionKey, run, attempt },
+    doneKeys,
+  });
 }
 
 /**
@@ -59,16 +63,22 @@ export async function logStart(context: ExecutionContext, step: PlannedStep, { p
  */
 async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, found: Row[] | AsyncIterable<Row[]>, message: string): Promise<{ rowCount: number }> {
   const completeKey = eventKey('access', collection, run, 'complete');
+  const entry = (rowCount: number): ExecutionLogEntry => ({
+    ...logEntry(step, privacyRequestId, 'access'),
+    event_key: completeKey,
+    status: 'complete',
+    message,
+    fields_affected: fieldsAffected(step.snapshot.policy, 'access', step.dataset, step.definition),
+    row_count: rowCount,
+  });
+  const finished = (rowCount: number) => ({ privacyRequestId, phase: 'access' as const, collection, run, status: 'complete' as const, rowCount, skippedReason: null });
+  if (Array.isArray(found) && found.length <= ONE_STATEMENT_ROWS) {
+    // The common case: the whole step's writes in one statement (src/db/collection-steps.ts).
+    return recordAccessCompletion(context.sql, { entry: entry(found.length), dataset: step.dataset, collection: step.collection, rows: found, task: finished(found.length) });
+  }
   const completion = (tx: TransactionSql, rowCount: number) => [
-    recordExecutionLog(tx, {
-      ...logEntry(step, privacyRequestId, 'access'),
-      event_key: completeKey,
-      status: 'complete',
-      message,
-      fields_affected: fieldsAffected(step.snapshot.policy, 'access', step.dataset, step.definition),
-      row_count: rowCount,
-    }),
-    recordTaskFinished(tx, { privacyRequestId, phase: 'access', collection, run, status: 'complete', rowCount, skippedReason: null }),
+    recordExecutionLog(tx, entry(rowCount)),
+    recordTaskFinished(tx, finished(rowCount)),
   ];
   return context.sql.begin(async (tx) => {
     // Statements issued together go out together (postgres.js pipelines them on the transaction's
@@ -94,11 +104,9 @@ async function completeAccess(context: ExecutionContext, step: PlannedStep, priv
 
 export async function accessCollection(context: ExecutionContext, stepInput: CollectionStep): Promise<{ rowCount: number }> {
   const { privacyRequestId, collection, run } = stepInput;
-  const done = await findExecutionLog(context.sql, privacyRequestId, eventKey('access', collection, run, 'complete'));
-  if (done) return { rowCount: done.row_count ?? 0 };
-
   const step = await plannedStep(context, privacyRequestId, collection);
-  await logStart(context, step, stepInput, 'access');
+  const done = await logStart(context, step, stepInput, 'access', [eventKey('access', collection, run, 'complete')]);
+  if (done) return { rowCount: done.row_count ?? 0 };
   const values = await lookupValues(context, privacyRequestId, step.node);
   const connector = await context.connectors.get(step.node.connectionKey);
   const query = {

@@ -4,7 +4,8 @@
  * masking secret, so a retried or crashed attempt writes exactly the same values again.
  */
 import { countAccessResults, readAccessResults, type Row } from '../db/access-results.js';
-import { findExecutionLog, recordExecutionLog } from '../db/execution-log.js';
+import { findFirstExecutionLog } from '../db/execution-log.js';
+import { recordStepFinished } from '../db/collection-steps.js';
 import { maskingSecret, readIdentities, recordErasurePreview } from '../db/privacy-requests.js';
 import { recordTaskFinished } from '../db/request-tasks.js';
 import { erasurePlan, type ErasureOptions, type ErasurePlan } from '../domain/erasure.js';
@@ -76,7 +77,7 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   const { privacyRequestId, collection, run } = stepInput;
   const completeKey = eventKey('erasure', collection, run, 'complete');
   const skippedKey = eventKey('erasure', collection, run, 'skipped');
-  const done = (await findExecutionLog(context.sql, privacyRequestId, completeKey)) ?? (await findExecutionLog(context.sql, privacyRequestId, skippedKey));
+  const done = await findFirstExecutionLog(context.sql, privacyRequestId, [completeKey, skippedKey]);
   const step = await plannedStep(context, privacyRequestId, collection);
   const options = (await erasureOptions(context, [step.node.connectionKey])).get(step.node.connectionKey)!;
   const plan = planFor(step, options);
@@ -88,8 +89,10 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   }
   const entry = logEntry(step, privacyRequestId, 'erasure');
   if (plan.action === 'skip') {
-    await recordExecutionLog(context.sql, { ...entry, event_key: skippedKey, status: 'skipped', message: plan.reason, fields_affected: plan.affected, row_count: 0 });
-    await recordTaskFinished(context.sql, { privacyRequestId, phase: 'erasure', collection, run, status: 'skipped', rowCount: 0, skippedReason: plan.reason });
+    await recordStepFinished(context.sql, {
+      entry: { ...entry, event_key: skippedKey, status: 'skipped', message: plan.reason, fields_affected: plan.affected, row_count: 0 },
+      task: { privacyRequestId, phase: 'erasure', collection, run, status: 'skipped', rowCount: 0, skippedReason: plan.reason },
+    });
     return { rowCount: 0, skipped: plan.reason, warning: (await leavesDataInPlace(context, privacyRequestId, step, plan)) ? plan.reason : null };
   }
 
@@ -112,15 +115,10 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
       });
     }
   }
-  await recordExecutionLog(context.sql, {
-    ...entry,
-    event_key: completeKey,
-    status: 'complete',
-    message: plan.action === 'delete' ? 'rows deleted' : 'rows masked',
-    fields_affected: plan.affected,
-    row_count: changed,
+  await recordStepFinished(context.sql, {
+    entry: { ...entry, event_key: completeKey, status: 'complete', message: plan.action === 'delete' ? 'rows deleted' : 'rows masked', fields_affected: plan.affected, row_count: changed },
+    task: { privacyRequestId, phase: 'erasure', collection, run, status: 'complete', rowCount: changed, skippedReason: null },
   });
-  await recordTaskFinished(context.sql, { privacyRequestId, phase: 'erasure', collection, run, status: 'complete', rowCount: changed, skippedReason: null });
   return { rowCount: changed, skipped: null, warning: null };
 }
 
