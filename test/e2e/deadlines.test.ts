@@ -187,6 +187,8 @@ describe.concurrent('a request with a due date', () => {
 
   it('is extended once, before it is due, with a reason the person is told; the timers move', async () => {
     const id = await harness.submit({ policy_key: 'reviewed_access', identity: { email: EMAIL } });
+    // A second request, left to pass its due date while the first is extended (asked to extend at the end).
+    const late = await harness.submit({ policy_key: 'reviewed_access', identity: { email: EMAIL } });
     const before = await harness.request(id);
     expect(before.regulation).toBe('gdpr');
     // Planned, its timers running (an extension asked for before the plan waits for it).
@@ -222,7 +224,6 @@ describe.concurrent('a request with a due date', () => {
     expect(counted.fired).toBeGreaterThanOrEqual(3);
 
     // Past the due date: no extension.
-    const late = await harness.submit({ policy_key: 'reviewed_access', identity: { email: EMAIL } });
     await eventually(async () => ((await audits(late)).some((row) => row.action === 'overdue') ? true : undefined), { what: 'overdue', timeoutMs: 20_000 });
     const refused = await harness.postJson(`/api/v1/privacy-request/${late}/extend`, { reason: 'too late' });
     expect(refused.status).toBe(409);
