@@ -175,6 +175,8 @@ async function measure(): Promise<Run> {
           });
         },
       });
+      // A client that dies resets its connection; smtp-server emits that as an 'error', which unheard ends the process.
+      smtp.on('error', () => undefined);
       await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
       closers.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
       env.DSRFLOW_SMTP_URL = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;

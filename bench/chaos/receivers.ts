@@ -33,6 +33,8 @@ export class CountingSmtpServer {
   port = 0;
 
   async listen(): Promise<number> {
+    // A client that dies (a killed worker) resets its connection; smtp-server emits that as an 'error', which unheard would end this process.
+    this.server.on('error', () => undefined);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
     return this.port;

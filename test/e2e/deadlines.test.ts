@@ -63,6 +63,8 @@ const receiver: Server = createServer((request: IncomingMessage, response) => {
 
 let harness: Harness;
 beforeAll(async () => {
+  // A client that dies resets its connection; smtp-server emits that as an 'error', which unheard ends the process.
+  smtp.on('error', () => undefined);
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   harness = await createHarness({

@@ -44,6 +44,8 @@ let harness: Harness;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
+  // A client that dies resets its connection; smtp-server emits that as an 'error', which unheard ends the process.
+  smtp.on('error', () => undefined);
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   harness = await createHarness({ env: { DSRFLOW_SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, DSRFLOW_SMTP_TIMEOUT: '20s' } });
 });

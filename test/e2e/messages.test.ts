@@ -73,6 +73,8 @@ class TestSmtpServer {
   });
 
   async listen(): Promise<number> {
+    // A client that dies resets its connection; smtp-server emits that as an 'error', which unheard ends the process.
+    this.server.on('error', () => undefined);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     return (this.server.server.address() as AddressInfo).port;
   }
