@@ -23,6 +23,7 @@ import { datasetRoutes } from './datasets.js';
 import { saasConfigRoutes } from './saas-configs.js';
 import { docsRoutes } from './docs.js';
 import { errorBody } from './errors.js';
+import { isDatabaseUnavailable } from '../db/client.js';
 import { messageTemplateRoutes } from './message-templates.js';
 import { oauthRoutes } from './oauth.js';
 import { policyRoutes } from './policies.js';
@@ -174,6 +175,12 @@ export function createApp(deps: ApiDeps) {
         return c.json({ ...errorBody('malformed_request', 'body: not valid JSON'), detail: [{ loc: ['body'], msg: 'not valid JSON', type: 'json_invalid' }] }, 400);
       }
       return c.json(errorBody('http_error', error.message), error.status);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // dsrflow's own Postgres is restarting or unreachable: nothing was done, and the caller may try again.
+      deps.logger?.warn("dsrflow's database is unavailable", { error: (error as Error).message, path: c.req.path });
+      c.header('retry-after', '5');
+      return c.json(errorBody('unavailable', "dsrflow's database is unavailable; try again in a few seconds"), 503);
     }
     deps.logger?.error('Unhandled API error', { error: (error as Error).message, path: c.req.path });
     return c.json(errorBody('internal_error', 'Something went wrong on our side; the request was logged'), 500);
