@@ -109,3 +109,28 @@ export function bytesOf(value: unknown): Buffer {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   return Buffer.from(String(value), 'base64');
 }
+
+/**
+ * Where a row holds a NUL character (U+0000), in a string or a key, as a path (`name`,
+ * `tags[2]`, `address.city`): Postgres cannot store one in jsonb, so such a row cannot be kept
+ * as found. Undefined when it holds none.
+ */
+export function nulCharacterPath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '(value)' : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulCharacterPath(item, `${path}[${index}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      const here = path ? `${path}.${key}` : key;
+      if (key.includes('\u0000')) return here;
+      const found = nulCharacterPath(item, here);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}

@@ -4,7 +4,9 @@
  * Manual collections get their rows from a person instead (storeManualRows).
  *
  * Safe to run again: a collection whose completion is already recorded for this run returns
- * the recorded count without querying, and rows plus completion are written in one transaction.
+ * the recorded count without querying, and rows plus completion are written together, once
+ * (src/db/collection-steps.ts). A row Postgres cannot store (a NUL character) fails the step as
+ * bad data, with nothing stored.
  */
 import { appendAccessResults, clearAccessResults, replaceAccessResults, type Row } from '../db/access-results.js';
 import { readIdentities } from '../db/privacy-requests.js';
@@ -17,6 +19,8 @@ import { recordTaskFinished } from '../db/request-tasks.js';
 import { recordAccessCompletion, recordStepStart } from '../db/collection-steps.js';
 import type { TransactionSql } from '../db/client.js';
 import type { ExecutionContext } from './context.js';
+import { ConnectorError } from '../connectors/errors.js';
+import { nulCharacterPath } from '../connectors/values.js';
 import { lookupGroups, lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
 export interface CollectionStep {
@@ -63,6 +67,18 @@ export async function logStart(context: ExecutionContext, step: PlannedStep, { p
  */
 async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, found: Row[] | AsyncIterable<Row[]>, message: string): Promise<{ rowCount: number }> {
   const completeKey = eventKey('access', collection, run, 'complete');
+  const storable = (rows: Row[], before: number): Row[] => {
+    for (const [index, row] of rows.entries()) {
+      const path = nulCharacterPath(row);
+      if (path !== undefined) {
+        throw new ConnectorError(
+          'bad_data',
+          `Row ${before + index + 1} of ${step.dataset}.${step.collection} holds a NUL character in ${path}, which dsrflow cannot store (Postgres refuses it in jsonb); nothing of the collection was stored: handle it by hand and retry, or answer it as a manual step`,
+        );
+      }
+    }
+    return rows;
+  };
   const entry = (rowCount: number): ExecutionLogEntry => ({
     ...logEntry(step, privacyRequestId, 'access'),
     event_key: completeKey,
@@ -72,6 +88,7 @@ async function completeAccess(context: ExecutionContext, step: PlannedStep, priv
     row_count: rowCount,
   });
   const finished = (rowCount: number) => ({ privacyRequestId, phase: 'access' as const, collection, run, status: 'complete' as const, rowCount, skippedReason: null });
+  if (Array.isArray(found)) storable(found, 0);
   if (Array.isArray(found) && found.length <= ONE_STATEMENT_ROWS) {
     // The common case: the whole step's writes in one statement (src/db/collection-steps.ts).
     return recordAccessCompletion(context.sql, { entry: entry(found.length), dataset: step.dataset, collection: step.collection, rows: found, task: finished(found.length) });
@@ -94,7 +111,7 @@ async function completeAccess(context: ExecutionContext, step: PlannedStep, priv
     await clearAccessResults(tx, privacyRequestId, step.dataset, step.collection);
     let stored = 0;
     for await (const batch of found) {
-      await appendAccessResults(tx, privacyRequestId, step.dataset, step.collection, batch, stored);
+      await appendAccessResults(tx, privacyRequestId, step.dataset, step.collection, storable(batch, stored), stored);
       stored += batch.length;
     }
     await Promise.all(completion(tx, stored));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARIADB_EXAMPLE_DATASET, registerMariadbExample } from '../../src/example/load-mariadb.js';
 import { packageOf, unzipText } from '../support/access-packages.js';
 import { createHarness, CUSTOMER_1_COUNTS, erasurePolicy, snapshotTables, type Harness } from '../support/harness.js';
-import { createMariadbExampleDatabase, snapshotMariadb } from '../support/mariadb.js';
+import { createMariadbExampleDatabase, mariadbAdmin, snapshotMariadb } from '../support/mariadb.js';
 
 const POSTGRES_DATASET = 'postgres_example_test_dataset';
 const customer1 = { email: 'customer-1@example.com' };
@@ -124,5 +124,33 @@ describe('erasure of names and postal addresses', () => {
       { collection_name: 'customer', row_count: 1 },
       { collection_name: 'employee', row_count: 0 },
     ]);
+  });
+});
+
+describe('a value Postgres cannot store', () => {
+  it('puts the collection in error as bad data, once, with nothing of it stored, when a MariaDB name holds a NUL character', async () => {
+    const admin = await mariadbAdmin(mariadb.database);
+    try {
+      await admin.query("update customer set name = concat('Jane', char(0), 'Doe') where email = 'customer-2@example.com'");
+    } finally {
+      await admin.end();
+    }
+    const id = await harness.submit({ policy_key: 'default_access_policy', identity: { email: 'customer-2@example.com' } });
+    await harness.waitForStatus(id, 'error');
+    const errors = await harness.sql<{ dataset_name: string; collection_name: string; error_category: string; message: string }[]>`
+      select dataset_name, collection_name, error_category, message from execution_log where privacy_request_id = ${id} and status = 'error'`;
+    expect(errors).toEqual([
+      {
+        dataset_name: MARIADB_EXAMPLE_DATASET,
+        collection_name: 'customer',
+        error_category: 'bad_data',
+        message: expect.stringMatching(/^bad_data: Row 1 of mariadb_example_test_dataset\.customer holds a NUL character in name, which dsrflow cannot store/),
+      },
+    ]);
+    // Not retried (bad data), and nothing of the collection stored.
+    const [task] = await harness.sql<{ status: string; attempts: number }[]>`
+      select status, attempts from request_task where privacy_request_id = ${id} and collection = ${`${MARIADB_EXAMPLE_DATASET}:customer`} and action_type = 'access'`;
+    expect(task).toEqual({ status: 'error', attempts: 1 });
+    expect(await harness.sql`select 1 from access_result where privacy_request_id = ${id} and dataset_name = ${MARIADB_EXAMPLE_DATASET} and collection_name = 'customer'`).toHaveLength(0);
   });
 });
