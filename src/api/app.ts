@@ -93,7 +93,6 @@ function securityHeaders(): MiddlewareHandler {
   };
 }
 
-
 export function createApp(deps: ApiDeps) {
   const app = newRouter();
   const http = deps.http ?? { maxBodyBytes: 1024 * 1024, corsOrigins: [], allowedHosts: '*' as const };

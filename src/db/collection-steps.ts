@@ -14,7 +14,7 @@
 import type { Row } from './access-results.js';
 import { accessResultsReplacement } from './access-results.js';
 import type { Sql } from './client.js';
-import { executionLogInsert, findExecutionLog, type ExecutionLogEntry, type ExecutionLogRow } from './execution-log.js';
+import { executionLogInsert, findExecutionLog, firstExecutionLog, type ExecutionLogEntry, type ExecutionLogRow } from './execution-log.js';
 import { taskAttemptUpsert, taskFinishedUpdate, type TaskAttempt, type TaskFinished } from './request-tasks.js';
 
 /**
@@ -27,11 +27,7 @@ export async function recordStepStart(sql: Sql, step: { start: ExecutionLogEntry
   // The retrying entry names the CTE before it, so it is inserted after it and their ids keep the order.
   const retrying = step.retrying ? executionLogInsert(sql, step.retrying, sql`${notDone} and (select count(*) from started) >= 0`) : sql`select 1`;
   const rows = await sql<ExecutionLogRow[]>`
-    with done as (
-      select * from execution_log
-      where privacy_request_id = ${step.task.privacyRequestId} and event_key = any(${sql.array(step.doneKeys)}::text[])
-      order by array_position(${sql.array(step.doneKeys)}::text[], event_key) limit 1
-    ),
+    with done as (${firstExecutionLog(sql, step.task.privacyRequestId, step.doneKeys)}),
     started as (${executionLogInsert(sql, step.start, notDone)}),
     retrying as (${retrying}),
     task as (${taskAttemptUpsert(sql, step.task, notDone)})

@@ -55,11 +55,15 @@ export async function findExecutionLog(sql: Sql | TransactionSql, privacyRequest
   return row;
 }
 
-/** The first of `eventKeys`, in their order, that is in the request's log. */
-export async function findFirstExecutionLog(sql: Sql | TransactionSql, privacyRequestId: string, eventKeys: string[]): Promise<ExecutionLogRow | undefined> {
-  const [row] = await sql<ExecutionLogRow[]>`
+/** The first of `eventKeys`, in their order, that is in the request's log, as a query or a fragment of one. */
+export function firstExecutionLog(sql: Sql | TransactionSql, privacyRequestId: string, eventKeys: string[]): PendingQuery<ExecutionLogRow[]> {
+  return sql<ExecutionLogRow[]>`
     select * from execution_log where privacy_request_id = ${privacyRequestId} and event_key = any(${sql.array(eventKeys)}::text[])
     order by array_position(${sql.array(eventKeys)}::text[], event_key) limit 1`;
+}
+
+export async function findFirstExecutionLog(sql: Sql | TransactionSql, privacyRequestId: string, eventKeys: string[]): Promise<ExecutionLogRow | undefined> {
+  const [row] = await firstExecutionLog(sql, privacyRequestId, eventKeys);
   return row;
 }
 

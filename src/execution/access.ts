@@ -61,9 +61,10 @@ export async function logStart(context: ExecutionContext, step: PlannedStep, { p
 }
 
 /**
- * Stores the rows and the completion of an access step in one transaction, once. Rows may come
- * as batches (a streamed SaaS read): each is stored as it arrives, so no more than a batch is
- * held in memory, and the transaction makes the whole read count once or not at all.
+ * Stores the rows and the completion of an access step, once: in one statement up to
+ * ONE_STATEMENT_ROWS rows, otherwise in one transaction. Rows may come as batches (a streamed
+ * SaaS read): each is stored as it arrives, so no more than a batch is held in memory, and the
+ * transaction makes the whole read count once or not at all.
  */
 async function completeAccess(context: ExecutionContext, step: PlannedStep, privacyRequestId: string, collection: CollectionKey, run: number, found: Row[] | AsyncIterable<Row[]>, message: string): Promise<{ rowCount: number }> {
   const completeKey = eventKey('access', collection, run, 'complete');
