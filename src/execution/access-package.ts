@@ -18,10 +18,10 @@ import {
   startAccessPackage,
   type AccessPackageStatus,
 } from '../db/access-packages.js';
-import { getSnapshot } from '../db/plans.js';
 import { buildAccessPackage, packagedCollections } from '../domain/access-package.js';
 import { storageAt, type PackageStorage } from '../storage/index.js';
 import { ConfigurationError, type ExecutionContext } from './context.js';
+import { snapshotOf } from './inputs.js';
 
 export interface PackageContext extends ExecutionContext {
   /** Where new packages are written (the configured storage). */
@@ -47,7 +47,7 @@ export async function prepareAccessPackage(context: PackageContext, input: { pri
   const row = await startAccessPackage(sql, privacyRequestId, context.storage.location, packageObjectKey(privacyRequestId));
   if (row.status !== 'preparing') return prepared(row);
 
-  const snapshot = await getSnapshot(sql, privacyRequestId);
+  const snapshot = await snapshotOf(context, privacyRequestId);
   if (!snapshot) throw new ConfigurationError(`Privacy request ${privacyRequestId} has no plan`);
   const collections = packagedCollections(
     snapshot.policy,

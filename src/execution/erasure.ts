@@ -16,7 +16,7 @@ import { splitCollectionKey } from '../domain/graph.js';
 import { maskValue, MaskingError } from '../domain/masking.js';
 import { eventKey } from '../domain/lifecycle.js';
 import { logEntry, logStart, type CollectionStep } from './access.js';
-import { ConfigurationError, type ExecutionContext } from './context.js';
+import { ConfigurationError, sharedRead, type ExecutionContext } from './context.js';
 import { plannedStep, snapshotOf, type PlannedStep } from './inputs.js';
 
 export function planFor(step: PlannedStep, options: ErasureOptions = {}): ErasurePlan {
@@ -79,7 +79,7 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   const skippedKey = eventKey('erasure', collection, run, 'skipped');
   const done = await findFirstExecutionLog(context.sql, privacyRequestId, [completeKey, skippedKey]);
   const step = await plannedStep(context, privacyRequestId, collection);
-  const options = (await erasureOptions(context, [step.node.connectionKey])).get(step.node.connectionKey)!;
+  const options = (await sharedRead(context, `erasure options:${step.node.connectionKey}`, () => erasureOptions(context, [step.node.connectionKey]))).get(step.node.connectionKey)!;
   const plan = planFor(step, options);
   if (done) {
     const skipped = done.status === 'skipped' ? done.message : null;
@@ -100,13 +100,13 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   const rows = await readAccessResults(context.sql, privacyRequestId, step.dataset, step.collection);
   let changed = 0;
   if (rows.length > 0) {
-    const connector = await context.connectors.get(step.node.connectionKey);
+    const connector = await sharedRead(context, `connector:${step.node.connectionKey}`, () => context.connectors.get(step.node.connectionKey));
     // SaaS requests are filled from the records themselves and the identities.
-    const byRecord = options.byRecord ? { identities: await readIdentities(context.sql, privacyRequestId, context.encryptionKey) } : undefined;
+    const byRecord = options.byRecord ? { identities: await sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey)) } : undefined;
     if (plan.action === 'delete') {
       changed = await connector.deleteRows({ collection: step.collection, keys: rows.map((row) => Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]]))), ...(byRecord ? { rows, ...byRecord } : {}) });
     } else {
-      const secret = await maskingSecret(context.sql, privacyRequestId, context.encryptionKey);
+      const secret = await sharedRead(context, 'masking secret', () => maskingSecret(context.sql, privacyRequestId, context.encryptionKey));
       const masked = maskedRows(plan, rows, secret, collection);
       changed = await connector.mask({
         collection: step.collection,

@@ -9,7 +9,7 @@ import { readIdentities } from '../db/privacy-requests.js';
 import type { Identity } from '../domain/privacy-requests.js';
 import type { DatasetCollection } from '../domain/datasets.js';
 import { splitCollectionKey, type CollectionKey, type PlannedCollection } from '../domain/graph.js';
-import { ConfigurationError, PrivacyRequestNotFound, rememberSnapshot, type ExecutionContext } from './context.js';
+import { ConfigurationError, PrivacyRequestNotFound, sharedRead, type ExecutionContext } from './context.js';
 
 export interface PlannedStep {
   snapshot: PlanSnapshot;
@@ -21,14 +21,8 @@ export interface PlannedStep {
 
 /** The request's plan snapshot, from the worker's cache when it has it. */
 export async function snapshotOf(context: ExecutionContext, privacyRequestId: string): Promise<PlanSnapshot | undefined> {
-  const cached = context.snapshots?.get(privacyRequestId);
-  if (cached) {
-    rememberSnapshot(context, privacyRequestId, cached);
-    return cached;
-  }
-  const snapshot = await getSnapshot(context.sql, privacyRequestId);
-  if (snapshot) rememberSnapshot(context, privacyRequestId, snapshot);
-  return snapshot;
+  if (!context.snapshots) return (await getSnapshot(context.sql, privacyRequestId))?.snapshot;
+  return context.snapshots.get(privacyRequestId, () => getSnapshot(context.sql, privacyRequestId));
 }
 
 /** The snapshot's view of one collection of a request. */
@@ -47,12 +41,14 @@ export async function lookupValues(context: ExecutionContext, privacyRequestId: 
   // Read side by side, and the identities only when an input needs them.
   const needsIdentities = node.inputs.some((input) => 'identity' in input.from);
   const [identities, found] = await Promise.all([
-    needsIdentities ? readIdentities(context.sql, privacyRequestId, context.encryptionKey) : Promise.resolve<Identity>({}),
+    needsIdentities ? sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey)) : Promise.resolve<Identity>({}),
     Promise.all(
       node.inputs.map((input) => {
-        if ('identity' in input.from) return undefined;
-        const upstream = splitCollectionKey(input.from.collection);
-        return accessResultValues(context.sql, privacyRequestId, upstream.dataset, upstream.collection, input.from.field);
+        const from = input.from;
+        if ('identity' in from) return undefined;
+        const upstream = splitCollectionKey(from.collection);
+        // Collections of a batch fed by the same upstream field (orders, login, payment_card by customer.id) read it once.
+        return sharedRead(context, `values:${from.collection}:${from.field}`, () => accessResultValues(context.sql, privacyRequestId, upstream.dataset, upstream.collection, from.field));
       }),
     ),
   ]);

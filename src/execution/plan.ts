@@ -69,10 +69,11 @@ export async function planPrivacyRequest(context: ExecutionContext, privacyReque
     if (error instanceof PlanningError) throw new ConfigurationError(error.message);
     throw error;
   }
-  const snapshot = await saveSnapshot(sql, privacyRequestId, {
+  const saved = await saveSnapshot(sql, privacyRequestId, {
     policy,
     datasets: Object.fromEntries(datasets.map(({ dataset }) => [dataset.fides_key, dataset])),
     plan,
   });
-  return summarize(context, snapshot, request);
+  context.snapshots?.remember(privacyRequestId, saved.snapshot, saved.bytes);
+  return summarize(context, saved.snapshot, request);
 }

@@ -11,6 +11,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type Worke
 import { createActivities } from '../../activities/index.js';
 import { temporalAddress, type Config } from '../config.js';
 import { ConnectorRegistry } from '../connectors/registry.js';
+import { SnapshotCache } from '../execution/context.js';
 import type { Sql } from '../db/client.js';
 import { createLogger } from '../logger.js';
 import { createStorage } from '../storage/index.js';
@@ -84,7 +85,7 @@ export async function createWorker({ config, sql, encryptionKey, workflowBundle,
   const mailer = messagingMailer(config);
   const packageStorage = createStorage(config.accessPackages.storage);
   const activities = createActivities(
-    { sql, connectors, encryptionKey, snapshots: new Map(), mailer, publicUrl: config.accessPackages.publicUrl },
+    { sql, connectors, encryptionKey, snapshots: new SnapshotCache(), mailer, publicUrl: config.accessPackages.publicUrl },
     config.execution,
     packageStorage,
     config.webhooks,
