@@ -8,7 +8,7 @@ import { ConnectorError } from '../src/connectors/errors.js';
 import { isDatabaseUnavailable } from '../src/db/client.js';
 import { accessCollection, storeManualRows } from '../src/execution/access.js';
 import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordAccessPackageFailure } from '../src/execution/access-package.js';
-import { ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
+import { batchMemo, ConfigurationError, PrivacyRequestNotFound, type ExecutionContext } from '../src/execution/context.js';
 import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
 import { propagateConsent } from '../src/execution/consent.js';
 import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
@@ -76,6 +76,54 @@ async function waitingForOwnDatabase<T>(context: Context, run: () => Promise<T>)
 
 const attempt = () => Context.current().info.attempt;
 
+/** How one collection of a batch went (runCollections): its result, or its failure as the workflow would have seen it. */
+export type CollectionOutcome =
+  | { collection: string; run: number; ok: true; rowCount: number; skipped: string | null; warning: string | null }
+  | { collection: string; run: number; ok: false; attempt: number; type: string | null; message: string; category: string | null; retryable: boolean; retryAfterMs: number | null };
+
+/**
+ * Several collections' steps in one activity, side by side (the collections of one connection the
+ * workflow starts at the same moment). Each is the same idempotent step as on its own; a failing
+ * one does not fail the others: the answer says how each went, and the workflow retries the
+ * failed ones on their own (docs/decisions.md, "Collections in batches"). Only what is not a
+ * collection's fault (a worker lost, dsrflow's own database down too long) fails the activity,
+ * and Temporal retries it: collections already done answer their recorded result.
+ */
+async function batchOfSteps(steps: { collection: string; run: number }[], runOne: (step: { collection: string; run: number }, attempt: number) => Promise<{ rowCount: number; skipped?: string | null; warning?: string | null }>): Promise<CollectionOutcome[]> {
+  const context = Context.current();
+  const timeout = context.info.heartbeatTimeoutMs;
+  const timer = timeout ? setInterval(() => context.heartbeat(), Math.max(200, Math.floor(timeout / 3))) : undefined;
+  const { attempt } = context.info;
+  let ownDatabaseDown: unknown;
+  try {
+    const outcomes = await Promise.all(
+      steps.map(async ({ collection, run }): Promise<CollectionOutcome | undefined> => {
+        try {
+          const result = await waitingForOwnDatabase(context, () => runOne({ collection, run }, attempt));
+          return { collection, run, ok: true, rowCount: result.rowCount, skipped: result.skipped ?? null, warning: result.warning ?? null };
+        } catch (error) {
+          if (isDatabaseUnavailable(error)) {
+            ownDatabaseDown = error; // not the collection's fault: the whole batch is retried once the others finished
+            return undefined;
+          }
+          const failure = toFailure(error);
+          const retryAfterMs = error instanceof ConnectorError && error.retryable && error.retryAfterMs !== undefined ? error.retryAfterMs : null;
+          if (failure instanceof ApplicationFailure) {
+            const category = failure.type === FAILURE_TYPES.connector ? ((failure.details?.[0] as string | undefined) ?? null) : null;
+            return { collection, run, ok: false, attempt, type: failure.type ?? null, message: failure.message, category, retryable: !failure.nonRetryable, retryAfterMs };
+          }
+          const message = error instanceof Error ? error.message : String(error);
+          return { collection, run, ok: false, attempt, type: error instanceof Error ? error.name : null, message, category: null, retryable: true, retryAfterMs };
+        }
+      }),
+    );
+    if (ownDatabaseDown !== undefined) throw ownDatabaseDown;
+    return outcomes as CollectionOutcome[];
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
 /** A webhook attempt that failed is retried (the status code in the details); a refusal is not. */
 function webhookFailure(error: unknown): unknown {
   if (error instanceof WebhookRefused) return ApplicationFailure.create({ type: WEBHOOK_FAILURE_TYPES.refused, message: error.message, nonRetryable: true });
@@ -97,8 +145,16 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     planPrivacyRequest: ({ privacyRequestId }: { privacyRequestId: string }): Promise<LifecyclePlan> =>
       step(async () => ({ ...(await planPrivacyRequest(context, privacyRequestId)), settings })),
 
-    accessCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => accessCollection(context, { ...input, attempt: attempt() })),
-    eraseCollection: (input: { privacyRequestId: string; collection: string; run: number }) => step(() => eraseCollection(context, { ...input, attempt: attempt() })),
+    // A collection on its own. `attemptsBefore`: the attempts it had in a batch (runCollections)
+    // before the workflow retried it alone, so that its attempts count on from there.
+    accessCollection: ({ attemptsBefore = 0, ...input }: { privacyRequestId: string; collection: string; run: number; attemptsBefore?: number }) => step(() => accessCollection(context, { ...input, attempt: attemptsBefore + attempt() })),
+    eraseCollection: ({ attemptsBefore = 0, ...input }: { privacyRequestId: string; collection: string; run: number; attemptsBefore?: number }) => step(() => eraseCollection(context, { ...input, attempt: attemptsBefore + attempt() })),
+    /** Collections of one connection started together, in one activity (since settings.batchCollections). */
+    runCollections: ({ privacyRequestId, phase, steps }: { privacyRequestId: string; phase: 'access' | 'erasure'; steps: { collection: string; run: number }[] }) => {
+      // The request's identities and the connection's settings are read once for the batch.
+      const batch: ExecutionContext = { ...context, shared: batchMemo() };
+      return batchOfSteps(steps, (one, attempt) => (phase === 'access' ? accessCollection(batch, { privacyRequestId, ...one, attempt }) : eraseCollection(batch, { privacyRequestId, ...one, attempt })));
+    },
     previewErasure: ({ privacyRequestId }: { privacyRequestId: string }) => step(() => previewErasure(context, privacyRequestId)),
     /** A person's opt-in or opt-out sent to the SaaS connections with consent_requests (src/execution/consent.ts); no workflow step calls it yet. */
     propagateConsent: (input: Parameters<typeof propagateConsent>[1]) => step(() => propagateConsent(context, input)),

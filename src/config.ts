@@ -153,6 +153,8 @@ const environmentSchema = z.object({
   DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL: duration('1s'),
   /** How many collections of one request run at the same time. */
   DSRFLOW_COLLECTION_CONCURRENCY: integer(8, 1, 1000),
+  /** The collections of one connection that start together run in one activity (fewer Temporal actions); false: one activity each. */
+  DSRFLOW_COLLECTION_BATCHES: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true'),
   /** Every request waits for a person's approval, whatever its policy says. */
   DSRFLOW_REQUIRE_APPROVAL: z.enum(['true', 'false'], { error: 'expected true or false' }).default('false'),
   /** How long a manual collection waits for a person, and what then: skip it, or keep waiting. */
@@ -439,6 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: e.DSRFLOW_ACTIVITY_MAX_ATTEMPTS,
       initialRetryIntervalMs: e.DSRFLOW_ACTIVITY_INITIAL_RETRY_INTERVAL,
       collectionConcurrency: e.DSRFLOW_COLLECTION_CONCURRENCY,
+      batchCollections: e.DSRFLOW_COLLECTION_BATCHES === 'true',
       requireApproval: e.DSRFLOW_REQUIRE_APPROVAL === 'true',
       manualDeadlineMs: e.DSRFLOW_MANUAL_DEADLINE,
       manualDeadlineAction: e.DSRFLOW_MANUAL_DEADLINE_ACTION,

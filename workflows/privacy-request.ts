@@ -181,6 +181,7 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     const result = step(state, event);
     state = result.state;
     for (const command of result.commands) carryOut(command);
+    if (holding === 0) startBatches();
     // The timer is armed once the step's commands are all carried out: a step that starts three
     // timers arms one, instead of a timer and a cancellation scope per command.
     if (wheelChanged && lean) {
@@ -248,6 +249,91 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     return { type: 'collectionFailed', at: now(), phase, collection, run: runNumber, message, category };
   };
 
+  /** One collection in an activity of its own (before batches; and a batched collection's retries). */
+  const runAlone = (phase: 'access' | 'erasure', collection: string, runNumber: number, retried?: { attemptsBefore: number }) => {
+    const settings = state.plan!.settings;
+    const attemptsBefore = retried?.attemptsBefore ?? 0;
+    // A retried collection's attempts go on where the batch left them, on the same backoff schedule.
+    const steps = retried
+      ? proxyActivities<Activities>({
+          startToCloseTimeout: settings.startToCloseTimeoutMs,
+          heartbeatTimeout: settings.heartbeatTimeoutMs,
+          retry: { initialInterval: settings.initialRetryIntervalMs * 2 ** attemptsBefore, backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: settings.maxAttempts - attemptsBefore },
+          summary: `${phase} ${collection} (attempt ${attemptsBefore + 1} on)`,
+        })
+      : collectionSteps(settings, `${phase} ${collection}`);
+    const input = { privacyRequestId, collection, run: runNumber, ...(retried ? { attemptsBefore } : {}) };
+    const done = phase === 'access' ? steps.accessCollection(input).then(({ rowCount }) => ({ rowCount, skipped: null, warning: null })) : steps.eraseCollection(input);
+    return run(() => done.then((result): LifecycleEvent => ({ type: 'collectionSucceeded', at: now(), phase, collection, run: runNumber, ...result }), failed(phase, collection, runNumber)));
+  };
+
+  /**
+   * Collections the machine started in one step (since settings.batchCollections): one activity
+   * per phase and connection, each collection still its own step (docs/decisions.md, "Collections
+   * in batches"). A collection that failed is retried on its own; the others go on.
+   */
+  const toStart: { phase: 'access' | 'erasure'; connectionKey: string; collection: string; run: number }[] = [];
+  /** Above 0 while a batch's outcomes are told: the collections they start form one batch. */
+  let holding = 0;
+  const startBatches = () => {
+    if (toStart.length === 0) return;
+    const groups = new Map<string, typeof toStart>();
+    for (const entry of toStart.splice(0)) {
+      const key = `${entry.phase}|${entry.connectionKey}`;
+      groups.set(key, [...(groups.get(key) ?? []), entry]);
+    }
+    for (const group of groups.values()) runBatch(group[0]!.phase, group.map(({ collection, run }) => ({ collection, run })));
+  };
+  const runBatch = (phase: 'access' | 'erasure', batch: { collection: string; run: number }[]) => {
+    const settings = state.plan!.settings;
+    const names = batch.map(({ collection }) => collection.slice(collection.indexOf(':') + 1));
+    const steps = collectionSteps(settings, `${phase} ${names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ')}`);
+    inFlight += 1;
+    void steps
+      .runCollections({ privacyRequestId, phase, steps: batch })
+      .then(
+        (outcomes) => {
+          holding += 1;
+          try {
+            for (const outcome of outcomes) {
+              const { collection, run: runNumber } = outcome;
+              if (outcome.ok) {
+                dispatch({ type: 'collectionSucceeded', at: now(), phase, collection, run: runNumber, rowCount: outcome.rowCount, skipped: outcome.skipped, warning: outcome.warning });
+              } else if (outcome.retryable && outcome.attempt < settings.maxAttempts) {
+                retryAlone(phase, collection, runNumber, outcome.attempt, outcome.retryAfterMs);
+              } else {
+                log.warn('Collection failed', { privacyRequestId, collection, phase, type: outcome.type, category: outcome.category });
+                dispatch({ type: 'collectionFailed', at: now(), phase, collection, run: runNumber, message: outcome.message, category: outcome.category });
+              }
+            }
+          } finally {
+            holding -= 1;
+          }
+          startBatches();
+        },
+        (error: unknown) => {
+          // The batch itself failed its attempts (not a collection's own failure): each of its collections failed with it.
+          holding += 1;
+          try {
+            for (const { collection, run: runNumber } of batch) dispatch(failed(phase, collection, runNumber)(error));
+          } finally {
+            holding -= 1;
+          }
+          startBatches();
+        },
+      )
+      .finally(() => (inFlight -= 1));
+  };
+  /** A batched collection that failed: after the backoff its next attempt would have waited, retried alone. */
+  const retryAlone = (phase: 'access' | 'erasure', collection: string, runNumber: number, attemptsBefore: number, retryAfterMs: number | null) => {
+    const settings = state.plan!.settings;
+    const backoff = Math.min(settings.initialRetryIntervalMs * 2 ** (attemptsBefore - 1), 5 * 60_000);
+    inFlight += 1;
+    void sleep(retryAfterMs ?? backoff)
+      .then(() => runAlone(phase, collection, runNumber, { attemptsBefore }))
+      .finally(() => (inFlight -= 1));
+  };
+
   function carryOut(command: LifecycleCommand): void {
     const settings = state.plan?.settings;
     switch (command.type) {
@@ -294,12 +380,13 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
         );
       case 'runCollection': {
         const { phase, collection, run: runNumber } = command;
-        const steps = collectionSteps(settings!, `${phase} ${collection}`);
-        const done =
-          phase === 'access'
-            ? steps.accessCollection({ privacyRequestId, collection, run: runNumber }).then(({ rowCount }) => ({ rowCount, skipped: null, warning: null }))
-            : steps.eraseCollection({ privacyRequestId, collection, run: runNumber });
-        return run(() => done.then((result): LifecycleEvent => ({ type: 'collectionSucceeded', at: now(), phase, collection, run: runNumber, ...result }), failed(phase, collection, runNumber)));
+        if (settings!.batchCollections) {
+          // Started with the others of its connection once the step's commands are carried out.
+          const connectionKey = state.plan!.collections.find((candidate) => candidate.key === collection)!.connectionKey;
+          toStart.push({ phase, connectionKey, collection, run: runNumber });
+          return;
+        }
+        return runAlone(phase, collection, runNumber);
       }
       case 'openManualStep': {
         const { phase, collection, run: runNumber, deadlineMs } = command;

@@ -36,6 +36,12 @@ export interface ExecutionSettings {
   maxAttempts: number;
   initialRetryIntervalMs: number;
   collectionConcurrency: number;
+  /**
+   * The collections of one connection started at the same moment run in one activity
+   * (DSRFLOW_COLLECTION_BATCHES; docs/decisions.md, "Collections in batches"). Absent in plans made
+   * before batches existed: those requests keep one activity per collection.
+   */
+  batchCollections?: boolean;
   requireApproval: boolean;
   manualDeadlineMs: number;
   manualDeadlineAction: 'skip' | 'wait';

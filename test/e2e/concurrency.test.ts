@@ -4,6 +4,7 @@
  */
 import proto from '@temporalio/proto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EncryptionCodec, payloadKey } from '../../src/temporal/codec.js';
 import { createHarness, CUSTOMER_1_COUNTS, type Harness } from '../support/harness.js';
 
 const { EventType } = proto.temporal.api.enums.v1;
@@ -12,19 +13,25 @@ afterAll(async () => {
   for (const harness of harnesses) await harness.close();
 });
 
-/** The most collection activities the workflow had in flight at once. */
+/** The most collections the workflow had in flight at once: alone (accessCollection) or in batches (runCollections). */
 async function maxInFlight(harness: Harness, id: string): Promise<number> {
   const history = await harness.handle(id).fetchHistory();
-  const collectionActivities = new Set<string>();
+  const codec = new EncryptionCodec([payloadKey(harness.encryptionKey)]);
+  const collectionActivities = new Map<string, number>();
   let inFlight = 0;
   let max = 0;
   for (const event of history.events ?? []) {
-    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && event.activityTaskScheduledEventAttributes?.activityType?.name === 'accessCollection') {
-      collectionActivities.add(String(event.eventId));
-      max = Math.max(max, (inFlight += 1));
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    const activity = scheduled?.activityType?.name;
+    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && (activity === 'accessCollection' || activity === 'runCollections')) {
+      const [payload] = await codec.decode(scheduled!.input!.payloads!);
+      const input = JSON.parse(Buffer.from(payload!.data!).toString()) as { steps?: unknown[] };
+      const collections = input.steps?.length ?? 1;
+      collectionActivities.set(String(event.eventId), collections);
+      max = Math.max(max, (inFlight += collections));
     }
     const finished = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
-    if (finished && collectionActivities.has(String(finished.scheduledEventId))) inFlight -= 1;
+    if (finished) inFlight -= collectionActivities.get(String(finished.scheduledEventId)) ?? 0;
   }
   return max;
 }

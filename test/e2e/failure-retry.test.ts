@@ -17,18 +17,25 @@ beforeAll(async () => {
 });
 afterAll(() => harness?.close());
 
-/** How many times the workflow scheduled accessCollection for each collection, from Temporal's own history. */
+/**
+ * How many times the workflow scheduled each collection's access step, from Temporal's own history:
+ * alone (accessCollection) or in a batch with others of its connection (runCollections).
+ */
 async function scheduledAccess(id: string): Promise<Record<string, number>> {
   const history = await harness.handle(id).fetchHistory();
   const counts: Record<string, number> = {};
   const codec = new EncryptionCodec([payloadKey(harness.encryptionKey)]);
   for (const event of history.events ?? []) {
     const scheduled = event.activityTaskScheduledEventAttributes;
-    if (event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED || scheduled?.activityType?.name !== 'accessCollection') continue;
-    const [payload] = await codec.decode(scheduled.input!.payloads!);
-    const { collection } = JSON.parse(Buffer.from(payload!.data!).toString()) as { collection: string };
-    const name = collection.split(':')[1]!;
-    counts[name] = (counts[name] ?? 0) + 1;
+    const activity = scheduled?.activityType?.name;
+    if (event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED || (activity !== 'accessCollection' && activity !== 'runCollections')) continue;
+    const [payload] = await codec.decode(scheduled!.input!.payloads!);
+    const input = JSON.parse(Buffer.from(payload!.data!).toString()) as { collection: string } | { phase: string; steps: { collection: string }[] };
+    const collections = 'steps' in input ? (input.phase === 'access' ? input.steps.map((one) => one.collection) : []) : [input.collection];
+    for (const collection of collections) {
+      const name = collection.split(':')[1]!;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
   }
   return counts;
 }
@@ -110,6 +117,46 @@ it('retries a transient failure with backoff up to the limit, then waits; retry 
   await harness.resetTarget(); // the store is back
   expect((await harness.postJson(`/api/v1/privacy-request/${id}/retry`, {})).status).toBe(200);
   expect(await harness.result(id)).toEqual({ status: 'complete' });
+  const [count] = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
+  expect(count!.count).toBe(Object.values(CUSTOMER_1_COUNTS).reduce((sum, n) => sum + n, 0));
+});
+
+it('retries a collection that failed once alone, while the others of its batch go on, counting its attempts on', async () => {
+  await harness.resetTarget();
+  // visit answers through a function that refuses its first call with a transient error.
+  await harness.target.unsafe(`
+    alter table visit rename to visit_rows;
+    create sequence visit_calls;
+    create function visit_once() returns setof visit_rows language plpgsql as $$
+    begin
+      if nextval('visit_calls') = 1 then raise exception 'visit is busy, try again'; end if;
+      return query select * from visit_rows;
+    end $$;
+    create view visit as select * from visit_once();
+  `);
+  const id = await harness.submit({ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } });
+  expect(await harness.result(id)).toEqual({ status: 'complete' });
+
+  const log = await harness.sql<{ collection_name: string; status: string; message: string }[]>`
+    select collection_name, status, message from execution_log where privacy_request_id = ${id} order by id`;
+  const statuses = (name: string) => log.filter((row) => row.collection_name === name).map((row) => row.status);
+  expect(statuses('visit')).toEqual(['in_processing', 'retrying', 'complete']);
+  expect(log.find((row) => row.collection_name === 'visit' && row.status === 'retrying')!.message).toBe('attempt 2');
+  // Its batch-mates (the collections looked up by email) ran once each, and nothing went to error.
+  for (const name of ['customer', 'employee', 'report']) expect(statuses(name), name).toEqual(['in_processing', 'complete']);
+  expect(log.filter((row) => row.status === 'error')).toEqual([]);
+  const tasks = await harness.sql<{ collection: string; attempts: number; status: string }[]>`
+    select collection, attempts, status from request_task where privacy_request_id = ${id} and action_type = 'access'`;
+  expect(tasks.find((task) => task.collection.endsWith(':visit'))).toMatchObject({ attempts: 2, status: 'complete' });
+  expect(tasks.filter((task) => !task.collection.endsWith(':visit')).every((task) => task.attempts === 1 && task.status === 'complete')).toBe(true);
+
+  // In Temporal: the collections ran in batches (fewer activities than collections), visit once more alone.
+  const scheduled = await scheduledAccess(id);
+  expect(scheduled.visit).toBe(2);
+  for (const name of Object.keys(CUSTOMER_1_COUNTS).filter((name) => name !== 'visit')) expect(scheduled[name], name).toBe(1);
+  const activities = ((await harness.handle(id).fetchHistory()).events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+  expect(activities.filter((name) => name === 'runCollections').length).toBeLessThan(Object.keys(CUSTOMER_1_COUNTS).length / 2);
+  expect(activities.filter((name) => name === 'accessCollection')).toEqual(['accessCollection']);
   const [count] = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
   expect(count!.count).toBe(Object.values(CUSTOMER_1_COUNTS).reduce((sum, n) => sum + n, 0));
 });
