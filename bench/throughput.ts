@@ -153,19 +153,26 @@ async function run(): Promise<BenchmarkResult> {
       return ids;
     };
 
+    /** A measure of REQUESTS with the CPU it took (this process is the client, and the API for the intake). */
+    const metered = async (what: string, run: () => Promise<number>): Promise<Measure> => {
+      const stop = await cpuMeter(temporal.process.pid);
+      const seconds = await run();
+      return { what, count: REQUESTS, seconds, cpu: await stop(REQUESTS) };
+    };
+
     // ---- The raw start loop and the intake: no worker polls these task queues ----------------
     if (PARTS.has('raw')) {
       const rawQueue = `raw-${id}`;
       const start = (i: number, tag: string) => plainClient.workflow.start('floorRequest', { taskQueue: rawQueue, workflowId: `raw-${tag}-${i}-${id}`, args: [collections] });
       await timed(WARM_UP, 1, (i) => start(i, 'warm'));
-      measures.push({ what: 'raw start loop, one at a time', count: REQUESTS, seconds: await timed(REQUESTS, 1, (i) => start(i, 'seq')) });
-      measures.push({ what: `raw start loop, ${INTAKE_CONCURRENCY} at a time`, count: REQUESTS, seconds: await timed(REQUESTS, INTAKE_CONCURRENCY, (i) => start(i, 'conc')) });
+      measures.push(await metered('raw start loop, one at a time', () => timed(REQUESTS, 1, (i) => start(i, 'seq'))));
+      measures.push(await metered(`raw start loop, ${INTAKE_CONCURRENCY} at a time`, () => timed(REQUESTS, INTAKE_CONCURRENCY, (i) => start(i, 'conc'))));
     }
     if (PARTS.has('intake')) {
       const { post } = await startApi(`intake-${id}`);
       await submitBatches(post, WARM_UP);
-      measures.push({ what: `intake, batches of ${BATCH}`, count: REQUESTS, seconds: await timed(REQUESTS / BATCH, 1, (i) => submitBatches(post, BATCH, i * BATCH)) });
-      measures.push({ what: `intake, single-item calls, ${INTAKE_CONCURRENCY} at a time`, count: REQUESTS, seconds: await timed(REQUESTS, INTAKE_CONCURRENCY, (i) => post([item(i)])) });
+      measures.push(await metered(`intake, batches of ${BATCH}`, () => timed(REQUESTS / BATCH, 1, (i) => submitBatches(post, BATCH, i * BATCH))));
+      measures.push(await metered(`intake, single-item calls, ${INTAKE_CONCURRENCY} at a time`, () => timed(REQUESTS, INTAKE_CONCURRENCY, (i) => post([item(i)]))));
     }
 
     // ---- The floor and dsrflow end to end, in alternating rounds ---------------------------------
