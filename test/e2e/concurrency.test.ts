@@ -37,16 +37,26 @@ async function maxInFlight(harness: Harness, id: string): Promise<number> {
 }
 
 describe.each([
-  { limit: '1', expectMax: (max: number) => expect(max).toBe(1) },
-  { limit: '8', expectMax: (max: number) => expect(max).toBeGreaterThanOrEqual(4) },
-])('with DSRFLOW_COLLECTION_CONCURRENCY=$limit', ({ limit, expectMax }) => {
+  { limit: '1', batches: 'true', expectMax: (max: number) => expect(max).toBe(1) },
+  { limit: '8', batches: 'true', expectMax: (max: number) => expect(max).toBeGreaterThanOrEqual(4) },
+  // One activity per collection, as requests planned before batches run.
+  { limit: '8', batches: 'false', expectMax: (max: number) => expect(max).toBeGreaterThanOrEqual(4) },
+])('with DSRFLOW_COLLECTION_CONCURRENCY=$limit and DSRFLOW_COLLECTION_BATCHES=$batches', ({ limit, batches, expectMax }) => {
   it('keeps collections in flight within the limit and still finds everything', async () => {
-    const harness = await createHarness({ env: { DSRFLOW_COLLECTION_CONCURRENCY: limit } });
+    const harness = await createHarness({ env: { DSRFLOW_COLLECTION_CONCURRENCY: limit, DSRFLOW_COLLECTION_BATCHES: batches } });
     harnesses.push(harness);
     await harness.startWorker();
     const id = await harness.submit({ policy_key: 'default_access_policy', identity: { email: 'customer-1@example.com' } });
     expect(await harness.result(id)).toEqual({ status: 'complete' });
     expectMax(await maxInFlight(harness, id));
+    const activities = ((await harness.handle(id).fetchHistory()).events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name);
+    const collectionActivities = activities.filter((name) => name === 'accessCollection' || name === 'runCollections');
+    if (batches === 'true') {
+      expect(collectionActivities.every((name) => name === 'runCollections')).toBe(true);
+      // One collection at a time makes batches of one; eight at a time, fewer batches than collections.
+      if (limit === '1') expect(collectionActivities).toHaveLength(Object.keys(CUSTOMER_1_COUNTS).length);
+      else expect(collectionActivities.length).toBeLessThan(Object.keys(CUSTOMER_1_COUNTS).length);
+    } else expect(collectionActivities).toEqual(Object.keys(CUSTOMER_1_COUNTS).map(() => 'accessCollection'));
     const [count] = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
     expect(count!.count).toBe(Object.values(CUSTOMER_1_COUNTS).reduce((sum, n) => sum + n, 0));
   });

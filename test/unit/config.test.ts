@@ -43,6 +43,9 @@ describe('configuration', () => {
     expect(config.identityTtlMs).toBe(2 * 86_400_000);
     expect(config.http.port).toBe(9000);
     expect(config.temporal.address).toBe('temporal:7233');
+    // Collections that start together share an activity unless told otherwise.
+    expect(config.execution.batchCollections).toBe(true);
+    expect(loadConfig({ DSRFLOW_COLLECTION_BATCHES: 'false' }).execution.batchCollections).toBe(false);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('soon')).toBeUndefined();
   });
@@ -59,6 +62,7 @@ describe('configuration', () => {
     ['DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT', 'a while', /DSRFLOW_ACTIVITY_HEARTBEAT_TIMEOUT: expected a duration/],
     ['DSRFLOW_ENCRYPTION_KEY', 'short', /DSRFLOW_ENCRYPTION_KEY: expected 32 random bytes in base64/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['DSRFLOW_COLLECTION_BATCHES', 'yes', /DSRFLOW_COLLECTION_BATCHES: expected true or false/],
   ])('refuses %s=%s, naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
