@@ -22,6 +22,7 @@ import { SmtpError } from '../src/messages/smtp.js';
 import type { PackageStorage } from '../src/storage/index.js';
 import { deliverWebhook, deliverWebhooksNow, markWebhookFailed, WebhookAttemptFailed, WebhookRefused, type WebhookSettings } from '../src/execution/webhooks.js';
 import { FAILURE_TYPES, type ExecutionSettings } from '../workflows/definitions.js';
+import { describeFailure } from '../workflows/activity-failures.js';
 import { WEBHOOK_FAILURE_TYPES } from '../workflows/webhook-delivery.js';
 
 function toFailure(error: unknown): unknown {
@@ -39,17 +40,23 @@ function toFailure(error: unknown): unknown {
   return error;
 }
 
-/** Runs a step; heartbeats while it runs, so a dead worker's activity is retried after the heartbeat timeout. */
-async function step<T>(run: () => Promise<T>): Promise<T> {
-  const context = Context.current();
+/** Heartbeats every third of the activity's heartbeat timeout until stopped, so a dead worker's activity is retried after that timeout. */
+function heartbeating(context: Context): () => void {
   const timeout = context.info.heartbeatTimeoutMs;
   const timer = timeout ? setInterval(() => context.heartbeat(), Math.max(200, Math.floor(timeout / 3))) : undefined;
+  return () => timer && clearInterval(timer);
+}
+
+/** Runs a step, heartbeating while it runs. */
+async function step<T>(run: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const stop = heartbeating(context);
   try {
     return await waitingForOwnDatabase(context, run);
   } catch (error) {
     throw toFailure(error);
   } finally {
-    if (timer) clearInterval(timer);
+    stop();
   }
 }
 
@@ -91,8 +98,7 @@ export type CollectionOutcome =
  */
 async function batchOfSteps(steps: { collection: string; run: number }[], runOne: (step: { collection: string; run: number }, attempt: number) => Promise<{ rowCount: number; skipped?: string | null; warning?: string | null }>): Promise<CollectionOutcome[]> {
   const context = Context.current();
-  const timeout = context.info.heartbeatTimeoutMs;
-  const timer = timeout ? setInterval(() => context.heartbeat(), Math.max(200, Math.floor(timeout / 3))) : undefined;
+  const stop = heartbeating(context);
   const { attempt } = context.info;
   let ownDatabaseDown: unknown;
   try {
@@ -106,21 +112,19 @@ async function batchOfSteps(steps: { collection: string; run: number }[], runOne
             ownDatabaseDown = error; // not the collection's fault: the whole batch is retried once the others finished
             return undefined;
           }
+          // As the workflow would have seen it had the collection failed its own activity.
           const failure = toFailure(error);
+          const { type, message, category } = describeFailure(failure);
+          const retryable = !(failure instanceof ApplicationFailure && failure.nonRetryable);
           const retryAfterMs = error instanceof ConnectorError && error.retryable && error.retryAfterMs !== undefined ? error.retryAfterMs : null;
-          if (failure instanceof ApplicationFailure) {
-            const category = failure.type === FAILURE_TYPES.connector ? ((failure.details?.[0] as string | undefined) ?? null) : null;
-            return { collection, run, ok: false, attempt, type: failure.type ?? null, message: failure.message, category, retryable: !failure.nonRetryable, retryAfterMs };
-          }
-          const message = error instanceof Error ? error.message : String(error);
-          return { collection, run, ok: false, attempt, type: error instanceof Error ? error.name : null, message, category: null, retryable: true, retryAfterMs };
+          return { collection, run, ok: false, attempt, type: type ?? (error instanceof Error ? error.name : null), message, category, retryable, retryAfterMs };
         }
       }),
     );
     if (ownDatabaseDown !== undefined) throw ownDatabaseDown;
     return outcomes as CollectionOutcome[];
   } finally {
-    if (timer) clearInterval(timer);
+    stop();
   }
 }
 

@@ -153,7 +153,7 @@ async function run(): Promise<BenchmarkResult> {
       return ids;
     };
 
-    /** A measure of REQUESTS with the CPU it took (this process is the client, and the API for the intake). */
+    /** A measure of REQUESTS with the CPU it took (this process: the client, and the API and worker where they run). */
     const metered = async (what: string, run: () => Promise<number>): Promise<Measure> => {
       const stop = await cpuMeter(temporal.process.pid);
       const seconds = await run();
@@ -212,10 +212,13 @@ async function run(): Promise<BenchmarkResult> {
       };
       await floorRun(WARM_UP, 'warm');
       floorRound = async (round) => {
-        const stop = await cpuMeter(temporal.process.pid);
-        const measured = await floorRun(REQUESTS, `run${round}`);
-        measures.push({ what: `floor workflow, round ${round}`, count: REQUESTS, seconds: measured.seconds, cpu: await stop(REQUESTS) });
-        floorIds.push(...measured.ids);
+        measures.push(
+          await metered(`floor workflow, round ${round}`, async () => {
+            const measured = await floorRun(REQUESTS, `run${round}`);
+            floorIds.push(...measured.ids);
+            return measured.seconds;
+          }),
+        );
       };
     }
 
@@ -237,12 +240,15 @@ async function run(): Promise<BenchmarkResult> {
       await finish(await submitBatches(post, WARM_UP));
       if (PARTS.has('e2e')) {
         dsrflowRound = async (round) => {
-          const stop = await cpuMeter(temporal.process.pid);
-          const started = performance.now();
-          const ids = await submitBatches(post!, REQUESTS, WARM_UP + (round - 1) * REQUESTS);
-          await finish(ids);
-          measures.push({ what: `dsrflow, round ${round}`, count: REQUESTS, seconds: (performance.now() - started) / 1000, cpu: await stop(REQUESTS) });
-          dsrflowIds.push(...ids);
+          measures.push(
+            await metered(`dsrflow, round ${round}`, async () => {
+              const started = performance.now();
+              const ids = await submitBatches(post!, REQUESTS, WARM_UP + (round - 1) * REQUESTS);
+              await finish(ids);
+              dsrflowIds.push(...ids);
+              return (performance.now() - started) / 1000;
+            }),
+          );
         };
       }
     }

@@ -80,12 +80,22 @@ const planning = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', 
 /** Since 'lean-requests': the same step as a local activity (one marker, no task of its own). */
 const planningHere = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry: PLAN_RETRY });
 
-/** A collection's steps, named after the collection in the Temporal UI's timeline. */
-const collectionSteps = (settings: ExecutionSettings, summary: string) =>
+/** The longest wait between two attempts of a collection step. */
+const MAX_RETRY_INTERVAL_MS = 5 * 60_000;
+
+/** The wait before attempt `attempt + 1` of a collection step: doubling from the initial interval. */
+const retryWaitMs = (settings: ExecutionSettings, attempt: number) => Math.min(settings.initialRetryIntervalMs * 2 ** (attempt - 1), MAX_RETRY_INTERVAL_MS);
+
+/**
+ * A collection's steps, named after the collection in the Temporal UI's timeline. After
+ * `attemptsBefore` attempts (in a batch), the retries go on where they left off: the same
+ * backoff schedule and the same number of attempts in all.
+ */
+const collectionSteps = (settings: ExecutionSettings, summary: string, attemptsBefore = 0) =>
   proxyActivities<Activities>({
     startToCloseTimeout: settings.startToCloseTimeoutMs,
     heartbeatTimeout: settings.heartbeatTimeoutMs,
-    retry: { initialInterval: settings.initialRetryIntervalMs, backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: settings.maxAttempts },
+    retry: { initialInterval: retryWaitMs(settings, attemptsBefore + 1), backoffCoefficient: 2, maximumInterval: MAX_RETRY_INTERVAL_MS, maximumAttempts: settings.maxAttempts - attemptsBefore },
     summary,
   });
 
@@ -250,19 +260,9 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   };
 
   /** One collection in an activity of its own (before batches; and a batched collection's retries). */
-  const runAlone = (phase: 'access' | 'erasure', collection: string, runNumber: number, retried?: { attemptsBefore: number }) => {
-    const settings = state.plan!.settings;
-    const attemptsBefore = retried?.attemptsBefore ?? 0;
-    // A retried collection's attempts go on where the batch left them, on the same backoff schedule.
-    const steps = retried
-      ? proxyActivities<Activities>({
-          startToCloseTimeout: settings.startToCloseTimeoutMs,
-          heartbeatTimeout: settings.heartbeatTimeoutMs,
-          retry: { initialInterval: settings.initialRetryIntervalMs * 2 ** attemptsBefore, backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: settings.maxAttempts - attemptsBefore },
-          summary: `${phase} ${collection} (attempt ${attemptsBefore + 1} on)`,
-        })
-      : collectionSteps(settings, `${phase} ${collection}`);
-    const input = { privacyRequestId, collection, run: runNumber, ...(retried ? { attemptsBefore } : {}) };
+  const runAlone = (phase: 'access' | 'erasure', collection: string, runNumber: number, attemptsBefore = 0) => {
+    const steps = collectionSteps(state.plan!.settings, `${phase} ${collection}${attemptsBefore ? ` (attempt ${attemptsBefore + 1} on)` : ''}`, attemptsBefore);
+    const input = { privacyRequestId, collection, run: runNumber, ...(attemptsBefore ? { attemptsBefore } : {}) };
     const done = phase === 'access' ? steps.accessCollection(input).then(({ rowCount }) => ({ rowCount, skipped: null, warning: null })) : steps.eraseCollection(input);
     return run(() => done.then((result): LifecycleEvent => ({ type: 'collectionSucceeded', at: now(), phase, collection, run: runNumber, ...result }), failed(phase, collection, runNumber)));
   };
@@ -275,6 +275,15 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
   const toStart: { phase: 'access' | 'erasure'; connectionKey: string; collection: string; run: number }[] = [];
   /** Above 0 while a batch's outcomes are told: the collections they start form one batch. */
   let holding = 0;
+  const tellingTogether = (tell: () => void) => {
+    holding += 1;
+    try {
+      tell();
+    } finally {
+      holding -= 1;
+    }
+    startBatches();
+  };
   const startBatches = () => {
     if (toStart.length === 0) return;
     const groups = new Map<string, typeof toStart>();
@@ -292,9 +301,8 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     void steps
       .runCollections({ privacyRequestId, phase, steps: batch })
       .then(
-        (outcomes) => {
-          holding += 1;
-          try {
+        (outcomes) =>
+          tellingTogether(() => {
             for (const outcome of outcomes) {
               const { collection, run: runNumber } = outcome;
               if (outcome.ok) {
@@ -306,31 +314,17 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
                 dispatch({ type: 'collectionFailed', at: now(), phase, collection, run: runNumber, message: outcome.message, category: outcome.category });
               }
             }
-          } finally {
-            holding -= 1;
-          }
-          startBatches();
-        },
-        (error: unknown) => {
-          // The batch itself failed its attempts (not a collection's own failure): each of its collections failed with it.
-          holding += 1;
-          try {
-            for (const { collection, run: runNumber } of batch) dispatch(failed(phase, collection, runNumber)(error));
-          } finally {
-            holding -= 1;
-          }
-          startBatches();
-        },
+          }),
+        // The batch itself failed its attempts (not a collection's own failure): each of its collections failed with it.
+        (error: unknown) => tellingTogether(() => batch.forEach(({ collection, run: runNumber }) => dispatch(failed(phase, collection, runNumber)(error)))),
       )
       .finally(() => (inFlight -= 1));
   };
   /** A batched collection that failed: after the backoff its next attempt would have waited, retried alone. */
   const retryAlone = (phase: 'access' | 'erasure', collection: string, runNumber: number, attemptsBefore: number, retryAfterMs: number | null) => {
-    const settings = state.plan!.settings;
-    const backoff = Math.min(settings.initialRetryIntervalMs * 2 ** (attemptsBefore - 1), 5 * 60_000);
     inFlight += 1;
-    void sleep(retryAfterMs ?? backoff)
-      .then(() => runAlone(phase, collection, runNumber, { attemptsBefore }))
+    void sleep(retryAfterMs ?? retryWaitMs(state.plan!.settings, attemptsBefore))
+      .then(() => runAlone(phase, collection, runNumber, attemptsBefore))
       .finally(() => (inFlight -= 1));
   };
 

@@ -134,10 +134,6 @@ export function taskAttemptUpsert(sql: Sql | TransactionSql, task: TaskAttempt, 
       run = greatest(request_task.run, excluded.run)`;
 }
 
-export async function recordTaskAttempt(sql: Sql | TransactionSql, task: TaskAttempt): Promise<void> {
-  await taskAttemptUpsert(sql, task);
-}
-
 export interface TaskFinished {
   privacyRequestId: string;
   phase: Phase;

@@ -9,7 +9,6 @@
  * bad data, with nothing stored.
  */
 import { appendAccessResults, clearAccessResults, replaceAccessResults, type Row } from '../db/access-results.js';
-import { readIdentities } from '../db/privacy-requests.js';
 import { findExecutionLog, recordExecutionLog, type ExecutionLogEntry, type ExecutionLogRow } from '../db/execution-log.js';
 import { completeManualTask } from '../db/manual-tasks.js';
 import type { CollectionKey } from '../domain/graph.js';
@@ -18,10 +17,10 @@ import { eventKey } from '../domain/lifecycle.js';
 import { recordTaskFinished } from '../db/request-tasks.js';
 import { recordAccessCompletion, recordStepStart } from '../db/collection-steps.js';
 import type { TransactionSql } from '../db/client.js';
-import { sharedRead, type ExecutionContext } from './context.js';
+import type { ExecutionContext } from './context.js';
 import { ConnectorError } from '../connectors/errors.js';
 import { nulCharacterPath } from '../connectors/values.js';
-import { lookupGroups, lookupValues, plannedStep, type PlannedStep } from './inputs.js';
+import { connectorOf, identitiesOf, lookupGroups, lookupValues, plannedStep, type PlannedStep } from './inputs.js';
 
 export interface CollectionStep {
   privacyRequestId: string;
@@ -126,7 +125,7 @@ export async function accessCollection(context: ExecutionContext, stepInput: Col
   const done = await logStart(context, step, stepInput, 'access', [eventKey('access', collection, run, 'complete')]);
   if (done) return { rowCount: done.row_count ?? 0 };
   const values = await lookupValues(context, privacyRequestId, step.node);
-  const connector = await sharedRead(context, `connector:${step.node.connectionKey}`, () => context.connectors.get(step.node.connectionKey));
+  const connector = await connectorOf(context, step.node.connectionKey);
   const query = {
     collection: step.collection,
     fields: step.definition.fields.map((field) => field.name),
@@ -134,7 +133,7 @@ export async function accessCollection(context: ExecutionContext, stepInput: Col
   };
   if (connector.stream) {
     // SaaS reads page by page; their templates and filters may use any identity.
-    const identities = await sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey));
+    const identities = await identitiesOf(context, privacyRequestId);
     const groups = await lookupGroups(context, privacyRequestId, step.node);
     return completeAccess(context, step, privacyRequestId, collection, run, connector.stream({ ...query, identities, groups }), 'success');
   }

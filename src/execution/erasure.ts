@@ -6,7 +6,7 @@
 import { countAccessResults, readAccessResults, type Row } from '../db/access-results.js';
 import { findFirstExecutionLog } from '../db/execution-log.js';
 import { recordStepFinished } from '../db/collection-steps.js';
-import { maskingSecret, readIdentities, recordErasurePreview } from '../db/privacy-requests.js';
+import { maskingSecret, recordErasurePreview } from '../db/privacy-requests.js';
 import { recordTaskFinished } from '../db/request-tasks.js';
 import { erasurePlan, type ErasureOptions, type ErasurePlan } from '../domain/erasure.js';
 import { connectionTypes } from '../db/connections.js';
@@ -17,7 +17,7 @@ import { maskValue, MaskingError } from '../domain/masking.js';
 import { eventKey } from '../domain/lifecycle.js';
 import { logEntry, logStart, type CollectionStep } from './access.js';
 import { ConfigurationError, sharedRead, type ExecutionContext } from './context.js';
-import { plannedStep, snapshotOf, type PlannedStep } from './inputs.js';
+import { connectorOf, identitiesOf, plannedStep, snapshotOf, type PlannedStep } from './inputs.js';
 
 export function planFor(step: PlannedStep, options: ErasureOptions = {}): ErasurePlan {
   try {
@@ -100,9 +100,9 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
   const rows = await readAccessResults(context.sql, privacyRequestId, step.dataset, step.collection);
   let changed = 0;
   if (rows.length > 0) {
-    const connector = await sharedRead(context, `connector:${step.node.connectionKey}`, () => context.connectors.get(step.node.connectionKey));
+    const connector = await connectorOf(context, step.node.connectionKey);
     // SaaS requests are filled from the records themselves and the identities.
-    const byRecord = options.byRecord ? { identities: await sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey)) } : undefined;
+    const byRecord = options.byRecord ? { identities: await identitiesOf(context, privacyRequestId) } : undefined;
     if (plan.action === 'delete') {
       changed = await connector.deleteRows({ collection: step.collection, keys: rows.map((row) => Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]]))), ...(byRecord ? { rows, ...byRecord } : {}) });
     } else {

@@ -6,6 +6,7 @@
 import { accessResultValues, readAccessResults } from '../db/access-results.js';
 import { getSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { readIdentities } from '../db/privacy-requests.js';
+import type { Connector } from '../connectors/types.js';
 import type { Identity } from '../domain/privacy-requests.js';
 import type { DatasetCollection } from '../domain/datasets.js';
 import { splitCollectionKey, type CollectionKey, type PlannedCollection } from '../domain/graph.js';
@@ -25,6 +26,16 @@ export async function snapshotOf(context: ExecutionContext, privacyRequestId: st
   return context.snapshots.get(privacyRequestId, () => getSnapshot(context.sql, privacyRequestId));
 }
 
+/** The request's identities (decrypted), read once for the steps of a batch. */
+export function identitiesOf(context: ExecutionContext, privacyRequestId: string): Promise<Identity> {
+  return sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey));
+}
+
+/** A connection's connector, its settings read once for the steps of a batch. */
+export function connectorOf(context: ExecutionContext, connectionKey: string): Promise<Connector> {
+  return sharedRead(context, `connector:${connectionKey}`, () => context.connectors.get(connectionKey));
+}
+
 /** The snapshot's view of one collection of a request. */
 export async function plannedStep(context: ExecutionContext, privacyRequestId: string, key: CollectionKey): Promise<PlannedStep> {
   const snapshot = await snapshotOf(context, privacyRequestId);
@@ -41,7 +52,7 @@ export async function lookupValues(context: ExecutionContext, privacyRequestId: 
   // Read side by side, and the identities only when an input needs them.
   const needsIdentities = node.inputs.some((input) => 'identity' in input.from);
   const [identities, found] = await Promise.all([
-    needsIdentities ? sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey)) : Promise.resolve<Identity>({}),
+    needsIdentities ? identitiesOf(context, privacyRequestId) : Promise.resolve<Identity>({}),
     Promise.all(
       node.inputs.map((input) => {
         const from = input.from;

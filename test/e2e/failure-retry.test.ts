@@ -3,11 +3,10 @@
  * naming the collection; once fixed, `retry` finishes it and the collections that had completed
  * are not queried again.
  */
-import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { upsertConnection } from '../../src/db/connections.js';
-import { EncryptionCodec, payloadKey } from '../../src/temporal/codec.js';
 import { freePort } from '../../src/temporal/dev-server.js';
+import { collectionActivities } from '../support/collection-activities.js';
 import { createHarness, CUSTOMER_1_COUNTS, eventually, type Harness } from '../support/harness.js';
 
 let harness: Harness;
@@ -22,16 +21,9 @@ afterAll(() => harness?.close());
  * alone (accessCollection) or in a batch with others of its connection (runCollections).
  */
 async function scheduledAccess(id: string): Promise<Record<string, number>> {
-  const history = await harness.handle(id).fetchHistory();
   const counts: Record<string, number> = {};
-  const codec = new EncryptionCodec([payloadKey(harness.encryptionKey)]);
-  for (const event of history.events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    const activity = scheduled?.activityType?.name;
-    if (event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED || (activity !== 'accessCollection' && activity !== 'runCollections')) continue;
-    const [payload] = await codec.decode(scheduled!.input!.payloads!);
-    const input = JSON.parse(Buffer.from(payload!.data!).toString()) as { collection: string } | { phase: string; steps: { collection: string }[] };
-    const collections = 'steps' in input ? (input.phase === 'access' ? input.steps.map((one) => one.collection) : []) : [input.collection];
+  for (const { phase, collections } of (await collectionActivities(harness, id)).scheduled.values()) {
+    if (phase !== 'access') continue;
     for (const collection of collections) {
       const name = collection.split(':')[1]!;
       counts[name] = (counts[name] ?? 0) + 1;
@@ -154,7 +146,7 @@ it('retries a collection that failed once alone, while the others of its batch g
   const scheduled = await scheduledAccess(id);
   expect(scheduled.visit).toBe(2);
   for (const name of Object.keys(CUSTOMER_1_COUNTS).filter((name) => name !== 'visit')) expect(scheduled[name], name).toBe(1);
-  const activities = ((await harness.handle(id).fetchHistory()).events ?? []).map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+  const activities = [...(await collectionActivities(harness, id)).scheduled.values()].map((scheduled) => scheduled.activity);
   expect(activities.filter((name) => name === 'runCollections').length).toBeLessThan(Object.keys(CUSTOMER_1_COUNTS).length / 2);
   expect(activities.filter((name) => name === 'accessCollection')).toEqual(['accessCollection']);
   const [count] = await harness.sql<{ count: number }[]>`select count(*)::int as count from access_result where privacy_request_id = ${id}`;
