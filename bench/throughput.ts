@@ -18,6 +18,7 @@
  * Targets: intake at least 0.8× the raw start loop at the same concurrency; end to end at least
  * 0.8× the floor. BENCH_THROUGHPUT_PARTS=raw,intake,floor,e2e,latency runs only some of them.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import protoPackage from '@temporalio/proto';
@@ -49,6 +50,27 @@ const FLOOR_WORKFLOWS = fileURLToPath(new URL('./floor/workflows.ts', import.met
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 const f = (value: number, digits = 1) => value.toFixed(digits);
+
+/**
+ * The load generator's HTTP client: node:http over kept-alive connections. Node's fetch (undici)
+ * took a fifth of this process's CPU in the single-item intake (a CPU profile, 2026-12-02), CPU
+ * that the API under test then did not get; what a submission costs is the API's, not the client's.
+ */
+const keptAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+function postJson(url: URL, token: string, body: unknown): Promise<{ status: number; text: string }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent: keptAlive, headers: { 'content-type': 'application/json', 'content-length': payload.length, authorization: `Bearer ${token}` } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.setTimeout(60_000, () => request.destroy(new Error('the API did not answer within 60 s')));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
 
 /** Runs `count` jobs, `concurrency` at a time; answers the seconds it took. */
 async function timed(count: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<number> {
@@ -137,11 +159,13 @@ async function run(): Promise<BenchmarkResult> {
     const startApi = async (taskQueue: string): Promise<{ api: ApiServer; post: (body: unknown) => Promise<string[]> }> => {
       const api = await listen(createApp(apiDeps(configFor(taskQueue), { sql, temporal: client, encryptionKey: key })), '127.0.0.1', 0);
       closers.unshift(() => api.close());
+      closers.unshift(async () => keptAlive.destroy()); // before the API closes: its kept-alive connections
       const token = await service.rootToken(api);
+      const url = new URL('/api/v1/privacy-request', api.url);
       const post = async (body: unknown) => {
-        const response = await fetch(`${api.url}/api/v1/privacy-request`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-        const answer = (await response.json()) as { succeeded: { id: string }[]; failed: unknown[] };
-        if (response.status !== 200 || answer.failed.length > 0) throw new Error(`submission failed: ${response.status} ${JSON.stringify(answer).slice(0, 500)}`);
+        const { status, text } = await postJson(url, token, body);
+        const answer = JSON.parse(text) as { succeeded: { id: string }[]; failed: unknown[] };
+        if (status !== 200 || answer.failed.length > 0) throw new Error(`submission failed: ${status} ${text.slice(0, 500)}`);
         return answer.succeeded.map((request) => request.id);
       };
       return { api, post };
@@ -363,7 +387,7 @@ function report(measures: Measure[], latencies: Latency[], events: { floorEvents
   notes.push(
     `Setup: ${REQUESTS} requests per measure (BENCH_REQUESTS) after ${WARM_UP} unmeasured warm-up ones, one of ${CUSTOMERS.length} example customers' emails each, under the Fides example's default_access_policy. ` +
       `The Temporal CLI dev server (SQLite in memory), Postgres, the API, the worker and the load generator share the machine. ` +
-      `Raw start loop: \`client.workflow.start\` of the floor workflow, no worker polling. Intake: the API with no worker polling its task queue. ` +
+      `Raw start loop: \`client.workflow.start\` of the floor workflow, no worker polling. Intake: the API with no worker polling its task queue; the load generator posts with node:http over kept-alive connections. ` +
       `Floor: bench/floor/workflows.ts, the example's ${11} collections as no-op activities started when their upstream ones finish, on a worker with dsrflow's worker settings (WORKER_TUNING), started ${INTAKE_CONCURRENCY} at a time, wall time until every result. ` +
       `dsrflow: POST /api/v1/privacy-request in batches of ${BATCH}, wall time until every workflow returned its outcome. ` +
       `The floor and dsrflow run in ${ROUNDS} alternating rounds (BENCH_ROUNDS; the machine's pace drifts over minutes); "end to end" is the total of the rounds, which the target is checked on.`,
