@@ -16,7 +16,7 @@ import { devServerSearchAttributeFlags } from './search-attributes.js';
  * after it) to matching through the shard's transfer queue, whose reader polls at most 20 times a
  * second by default. The dev server has one shard, so a request whose steps follow one another
  * waited up to 50 ms at every hop once the limiter's burst was spent: 1,100 collections took 13.8
- * s instead of 7.3. The same setting belongs in a production cluster's dynamic config
+ * s instead of about 7.5. The same setting belongs in a production cluster's dynamic config
  * (deploy/temporal/dynamicconfig.yaml).
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = { 'history.transferProcessorMaxPollRPS': 1000 };
