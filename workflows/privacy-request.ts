@@ -289,7 +289,9 @@ export async function privacyRequest(input: PrivacyRequestInput): Promise<Privac
     const groups = new Map<string, typeof toStart>();
     for (const entry of toStart.splice(0)) {
       const key = `${entry.phase}|${entry.connectionKey}`;
-      groups.set(key, [...(groups.get(key) ?? []), entry]);
+      const group = groups.get(key);
+      if (group) group.push(entry);
+      else groups.set(key, [entry]);
     }
     for (const group of groups.values()) runBatch(group[0]!.phase, group.map(({ collection, run }) => ({ collection, run })));
   };

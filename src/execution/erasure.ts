@@ -106,7 +106,7 @@ export async function eraseCollection(context: ExecutionContext, stepInput: Coll
     if (plan.action === 'delete') {
       changed = await connector.deleteRows({ collection: step.collection, keys: rows.map((row) => Object.fromEntries(plan.primaryKeys.map((field) => [field, row[field]]))), ...(byRecord ? { rows, ...byRecord } : {}) });
     } else {
-      const secret = await sharedRead(context, 'masking secret', () => maskingSecret(context.sql, privacyRequestId, context.encryptionKey));
+      const secret = await sharedRead(context, `masking secret:${privacyRequestId}`, () => maskingSecret(context.sql, privacyRequestId, context.encryptionKey));
       const masked = maskedRows(plan, rows, secret, collection);
       changed = await connector.mask({
         collection: step.collection,

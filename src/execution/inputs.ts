@@ -26,9 +26,13 @@ export async function snapshotOf(context: ExecutionContext, privacyRequestId: st
   return context.snapshots.get(privacyRequestId, () => getSnapshot(context.sql, privacyRequestId));
 }
 
-/** The request's identities (decrypted), read once for the steps of a batch. */
+/**
+ * The request's identities (decrypted), read once for the steps of a batch. Keyed by the request,
+ * as every shared read of a person's data is: a memo that ever spans two requests still cannot
+ * hand one person's identities to the other's step.
+ */
 export function identitiesOf(context: ExecutionContext, privacyRequestId: string): Promise<Identity> {
-  return sharedRead(context, 'identities', () => readIdentities(context.sql, privacyRequestId, context.encryptionKey));
+  return sharedRead(context, `identities:${privacyRequestId}`, () => readIdentities(context.sql, privacyRequestId, context.encryptionKey));
 }
 
 /** A connection's connector, its settings read once for the steps of a batch. */
