@@ -1,5 +1,6 @@
 /** SQL for `audit_log`: what happened to a request as a whole, and who did it. */
 import type { AuditLogAction } from '../domain/lifecycle.js';
+import type { PendingQuery, Row } from 'postgres';
 import type { Sql, TransactionSql } from './client.js';
 
 export interface AuditLogEntry {
@@ -16,12 +17,17 @@ export interface AuditLogRow extends AuditLogEntry {
 }
 
 export async function recordAuditLog(sql: Sql | TransactionSql, entry: AuditLogEntry, at?: Date): Promise<boolean> {
-  const rows = await sql`
+  const rows = await auditLogInsert(sql, entry, at);
+  return rows.length === 1;
+}
+
+/** recordAuditLog's insert as a fragment, for a statement that writes other tables with it (src/db/transitions.ts). */
+export function auditLogInsert(sql: Sql | TransactionSql, entry: AuditLogEntry, at?: Date): PendingQuery<Row[]> {
+  return sql`
     insert into audit_log (privacy_request_id, event_key, action, user_id, message, created_at)
     values (${entry.privacy_request_id}, ${entry.event_key}, ${entry.action}, ${entry.user_id}, ${entry.message}, ${at ?? new Date()})
     on conflict (privacy_request_id, event_key) do nothing
     returning id`;
-  return rows.length === 1;
 }
 
 export interface VerboseAuditLog {

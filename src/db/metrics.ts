@@ -41,7 +41,7 @@ export interface PeriodMetrics {
  * Counts of the requests created in [from, to). A request counts once under each of its action
  * types. Statuses that never change again: complete, denied, canceled, duplicate; every other one
  * is open. A request responded when it became complete (finished_processing_at) or denied (the
- * denial is a review: recordStatus stamps reviewed_at with its time; updated_at, the time of the
+ * denial is a review: statusUpdate stamps reviewed_at with its time; updated_at, the time of the
  * last status change, for a denial recorded without a reviewer).
  */
 export async function periodMetrics(sql: Sql, from: Date, to: Date): Promise<PeriodMetrics> {

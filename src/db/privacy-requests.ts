@@ -9,6 +9,7 @@ import { decrypt, encrypt } from '../crypto.js';
 import type { Regulation } from '../domain/deadlines.js';
 import type { ActionType } from '../domain/policies.js';
 import type { Identity, PrivacyRequestStatus } from '../domain/privacy-requests.js';
+import type { PendingQuery, Row } from 'postgres';
 import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export interface StoppedCollectionDetails {
@@ -220,14 +221,15 @@ export interface StatusChange {
 }
 
 /**
- * Mirrors a status transition and its timestamps. Idempotent: running it twice leaves the same row.
+ * Mirrors a status transition and its timestamps, as a fragment of the statement that writes it
+ * with its audit row (src/db/transitions.ts). Idempotent: running it twice leaves the same row.
  * Timestamps of a phase are set once (the first time the request enters it).
  */
-export async function recordStatus(sql: Sql | TransactionSql, id: string, change: StatusChange): Promise<void> {
+export function statusUpdate(sql: Sql | TransactionSql, id: string, change: StatusChange): PendingQuery<Row[]> {
   const { status, at } = change;
   const step = change.stoppedAt?.step ?? null;
   const collection = change.stoppedAt?.collection ?? null;
-  await sql`
+  return sql`
     update privacy_request set
       status = ${status},
       updated_at = ${at},

@@ -8,7 +8,8 @@ import { isErrorCategory } from '../domain/errors.js';
 import { recordExecutionLog } from '../db/execution-log.js';
 import { refreshRequestTasks } from '../db/request-tasks.js';
 import type { ExecutionLogStatus } from '../domain/lifecycle.js';
-import { recordStatus, type StatusChange } from '../db/privacy-requests.js';
+import type { StatusChange } from '../db/privacy-requests.js';
+import { recordStatusChange } from '../db/transitions.js';
 import { splitCollectionKey, type CollectionKey } from '../domain/graph.js';
 import type { ActionType } from '../domain/policies.js';
 import type { Sql, TransactionSql } from '../db/client.js';
@@ -23,29 +24,37 @@ export type Transition = Omit<StatusChange, 'at'> & {
   audit?: AuditEntry;
 };
 
+const auditEntry = (privacyRequestId: string, entry: AuditEntry) => ({ privacy_request_id: privacyRequestId, event_key: entry.eventKey, action: entry.action, user_id: entry.userId, message: entry.message });
+
 /**
  * `refreshTasks`: also derive the request's task rows from its log, in the same transaction (for
  * the legacy workflow, which does not write them: whoever sees its new status sees its tasks).
  */
 export async function recordTransition(context: ExecutionContext, transition: Transition, options: { refreshTasks?: boolean } = {}): Promise<void> {
   const at = new Date(transition.at);
+  const change = {
+    status: transition.status,
+    at,
+    stoppedAt: transition.stoppedAt ?? null,
+    reviewedBy: transition.reviewedBy ?? null,
+    denialReason: transition.denialReason ?? null,
+    denialReasonCode: transition.denialReasonCode ?? null,
+    warnings: transition.warnings,
+  };
+  const audit = transition.audit && auditEntry(transition.privacyRequestId, transition.audit);
+  if (!options.refreshTasks) {
+    // The status and its audit row in one statement (src/db/transitions.ts).
+    await recordStatusChange(context.sql, transition.privacyRequestId, change, audit);
+    return;
+  }
   await context.sql.begin(async (tx) => {
-    if (options.refreshTasks) await refreshRequestTasks(tx, transition.privacyRequestId);
-    await recordStatus(tx, transition.privacyRequestId, {
-      status: transition.status,
-      at,
-      stoppedAt: transition.stoppedAt ?? null,
-      reviewedBy: transition.reviewedBy ?? null,
-      denialReason: transition.denialReason ?? null,
-      denialReasonCode: transition.denialReasonCode ?? null,
-      warnings: transition.warnings,
-    });
-    if (transition.audit) await audit(tx, transition.privacyRequestId, transition.audit, at);
+    await refreshRequestTasks(tx, transition.privacyRequestId);
+    await recordStatusChange(tx, transition.privacyRequestId, change, audit);
   });
 }
 
 async function audit(sql: Sql | TransactionSql, privacyRequestId: string, entry: AuditEntry, at: Date) {
-  await recordAuditLog(sql, { privacy_request_id: privacyRequestId, event_key: entry.eventKey, action: entry.action, user_id: entry.userId, message: entry.message }, at);
+  await recordAuditLog(sql, auditEntry(privacyRequestId, entry), at);
 }
 
 /** An audit row without a status change (a rejected signal, an acknowledged action). */
