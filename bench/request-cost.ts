@@ -19,6 +19,7 @@
  *   the access package files written.
  * - CPU milliseconds per request of this process (API and worker), the Temporal server, Postgres.
  */
+import { appendFileSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -242,10 +243,13 @@ interface StatementCount {
 function statementCounter(sql: postgres.Sql): { read(): StatementCount } {
   const count: StatementCount = { statements: 0, transactions: 0, reads: 0, writes: 0, writesByTable: {} };
   const inTransaction = new Set<number>();
+  // BENCH_COST_STATEMENT_LOG=path: every statement's text on a line of its own, to see which ones a request sends.
+  const logPath = process.env.BENCH_COST_STATEMENT_LOG;
   // postgres.js calls options.debug for every query it sends, on every connection of the pool.
   Object.assign(sql.options, {
     debug: (connection: number, query: string) => {
       const text = query.trim().toLowerCase();
+      if (logPath) appendFileSync(logPath, `${connection}\t${text.replace(/\s+/g, ' ').slice(0, 300)}\n`);
       if (/^(begin|start transaction)\b/.test(text)) {
         inTransaction.add(connection);
         count.transactions += 1;
