@@ -33,12 +33,25 @@ export interface ExecutionLogRow extends ExecutionLogEntry {
  * recorded yet; it returns the new row's id (src/db/collection-steps.ts combines it with others).
  */
 export function executionLogInsert(sql: Sql | TransactionSql, entry: ExecutionLogEntry, when: PendingQuery<Row[]> = sql`true`): PendingQuery<Row[]> {
-  return sql`
-    insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, fields_affected, row_count, error_category)
+  return executionLogInsertFrom(
+    sql,
+    sql`
     select ${entry.privacy_request_id}::text, ${entry.event_key}::text, ${entry.connection_key}::text, ${entry.dataset_name}::text, ${entry.collection_name}::text,
            ${entry.action_type}::text, ${entry.status}::text, ${entry.message}::text, ${entry.fields_affected === null ? null : sql.json(asJson(entry.fields_affected))}::jsonb, ${entry.row_count}::int,
            ${entry.error_category ?? null}::text
-    where ${when}
+    where ${when}`,
+  );
+}
+
+/**
+ * The insert of log entries `rows` selects, skipping events already recorded, as a fragment: the
+ * select names, in order, privacy_request_id, event_key, connection_key, dataset_name,
+ * collection_name, action_type, status, message, fields_affected, row_count, error_category.
+ */
+export function executionLogInsertFrom(sql: Sql | TransactionSql, rows: PendingQuery<Row[]>): PendingQuery<Row[]> {
+  return sql`
+    insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, fields_affected, row_count, error_category)
+    ${rows}
     on conflict (privacy_request_id, event_key) do nothing
     returning id`;
 }

@@ -119,10 +119,17 @@ export interface TaskAttempt {
  * src/db/collection-steps.ts gates it on the step not being done yet).
  */
 export function taskAttemptUpsert(sql: Sql | TransactionSql, task: TaskAttempt, when: PendingQuery<Row[]> = sql`true`): PendingQuery<Row[]> {
+  return taskAttemptUpsertFrom(sql, sql`select ${task.privacyRequestId}::text, ${task.phase}::text, ${task.collection}::text, ${task.connectionKey}::text, ${task.run}::int, ${task.attempt}::int where ${when}`);
+}
+
+/**
+ * The upsert of the steps' attempts `rows` selects, as a fragment: the select names, in order,
+ * privacy_request_id, action_type, collection, connection_key, run and attempt, one row per task.
+ */
+export function taskAttemptUpsertFrom(sql: Sql | TransactionSql, rows: PendingQuery<Row[]>): PendingQuery<Row[]> {
   return sql`
-    insert into request_task (privacy_request_id, action_type, collection, connection_key, status, run, attempts, started_at)
-    select ${task.privacyRequestId}::text, ${task.phase}::text, ${task.collection}::text, ${task.connectionKey}::text, 'in_processing', ${task.run}::int, ${task.attempt}::int, now()
-    where ${when}
+    insert into request_task (privacy_request_id, action_type, collection, connection_key, run, attempts, status, started_at)
+    select *, 'in_processing', now() from (${rows}) as attempt
     on conflict (privacy_request_id, action_type, collection) do update set
       earlier_attempts = case when request_task.run < excluded.run then request_task.earlier_attempts + request_task.attempts else request_task.earlier_attempts end,
       attempts = case when request_task.run < excluded.run then excluded.attempts when request_task.run = excluded.run then greatest(request_task.attempts, excluded.attempts) else request_task.attempts end,

@@ -51,7 +51,7 @@ export function logEntry(step: PlannedStep, privacyRequestId: string, actionType
  */
 export async function logStart(context: ExecutionContext, step: PlannedStep, { privacyRequestId, collection, run, attempt }: CollectionStep, actionType: 'access' | 'erasure', doneKeys: string[] = []): Promise<ExecutionLogRow | undefined> {
   const entry = logEntry(step, privacyRequestId, actionType);
-  return recordStepStart(context.sql, {
+  return (context.stepStarts ?? ((start) => recordStepStart(context.sql, start)))({
     start: { ...entry, event_key: eventKey(actionType, collection, run, 'in_processing'), status: 'in_processing', message: 'starting', fields_affected: [], row_count: null },
     retrying: attempt > 1 ? { ...entry, event_key: eventKey(actionType, collection, run, `retrying:${attempt}`), status: 'retrying', message: `attempt ${attempt}`, fields_affected: [], row_count: null } : undefined,
     task: { privacyRequestId, phase: actionType, collection, connectionKey: step.node.connectionKey, run, attempt },

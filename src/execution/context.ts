@@ -1,6 +1,8 @@
 /** What the execution steps need: the service database, the connectors, the encryption key. */
 import type { ConnectorRegistry } from '../connectors/registry.js';
 import type { Sql } from '../db/client.js';
+import type { StepStart } from '../db/collection-steps.js';
+import type { ExecutionLogRow } from '../db/execution-log.js';
 import type { PlanSnapshot } from '../db/plans.js';
 import type { Mailer } from '../messages/smtp.js';
 
@@ -18,6 +20,8 @@ export interface ExecutionContext {
    * would make alike (the request's identities, the connection's settings), made once.
    */
   shared?: <T>(key: string, load: () => Promise<T>) => Promise<T>;
+  /** Within one batch of collection steps: the steps' starts, those asked for together written in one statement. */
+  stepStarts?: (step: StepStart) => Promise<ExecutionLogRow | undefined>;
   /** Sends messages to the data subject; undefined when no SMTP server is configured (messages are `skipped`). */
   mailer?: Mailer | undefined;
   /** The API's public address (DSRFLOW_PUBLIC_URL): links in messages point there. */
@@ -105,6 +109,28 @@ export function batchMemo(): NonNullable<ExecutionContext['shared']> {
     }
     return loading;
   };
+}
+
+/**
+ * Calls of `one` made in the same turn of the event loop, carried out by one call of `all` (the
+ * steps of a batch start side by side: one statement instead of one each). Each caller gets its
+ * own answer, or the error of the call they shared.
+ */
+export function together<I, O>(all: (inputs: I[]) => Promise<O[]>): (input: I) => Promise<O> {
+  let waiting: { input: I; resolve: (output: O) => void; reject: (error: unknown) => void }[] = [];
+  const flush = () => {
+    const calls = waiting;
+    waiting = [];
+    all(calls.map(({ input }) => input)).then(
+      (outputs) => calls.forEach(({ resolve }, i) => resolve(outputs[i]!)),
+      (error: unknown) => calls.forEach(({ reject }) => reject(error)),
+    );
+  };
+  return (input) =>
+    new Promise<O>((resolve, reject) => {
+      if (waiting.length === 0) setImmediate(flush);
+      waiting.push({ input, resolve, reject });
+    });
 }
 
 /** The request is not (yet) in the database: the API commits it right after starting the workflow. */

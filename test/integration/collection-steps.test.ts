@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { connect, type Sql } from '../../src/db/client.js';
-import { recordAccessCompletion, recordStepStart, recordStepFinished } from '../../src/db/collection-steps.js';
+import { recordAccessCompletion, recordStepStart, recordStepStarts, recordStepFinished } from '../../src/db/collection-steps.js';
+import { together } from '../../src/execution/context.js';
 import type { ExecutionLogEntry } from '../../src/db/execution-log.js';
 import { cloneDatabase } from '../support/databases.js';
 
@@ -85,4 +86,61 @@ it('records a final entry once and the task with it', async () => {
   await recordStepFinished(sql, finished);
   expect(await sql`select 1 from execution_log where privacy_request_id = ${REQUEST} and event_key = 'erasure:example:customer:1:skipped'`).toHaveLength(1);
   expect((await sql`select status, skipped_reason from request_task where privacy_request_id = ${REQUEST} and action_type = 'erasure'`)[0]).toEqual({ status: 'skipped', skipped_reason: 'no rule' });
+});
+
+it('starts the steps of a batch in one statement: each answered in its order, the done ones untouched', async () => {
+  const BATCH = 'pri_collection_batch';
+  await sql`insert into privacy_request (id, status, policy_key, action_types) values (${BATCH}, 'in_processing', 'none', '{access}')`;
+  const step = (collection: string, attempt: number) => {
+    const key = (suffix: string) => `access:example:${collection}:1:${suffix}`;
+    const logged = (event_key: string, status: ExecutionLogEntry['status']) => ({ ...entry(event_key, status), privacy_request_id: BATCH, collection_name: collection });
+    return {
+      start: logged(key('in_processing'), 'in_processing'),
+      retrying: attempt > 1 ? logged(key(`retrying:${attempt}`), 'retrying') : undefined,
+      task: { privacyRequestId: BATCH, phase: 'access' as const, collection: `example:${collection}`, connectionKey: 'postgres_example', run: 1, attempt },
+      doneKeys: [key('complete')],
+    };
+  };
+  await sql`insert into execution_log (privacy_request_id, event_key, connection_key, dataset_name, collection_name, action_type, status, message, row_count)
+    values (${BATCH}, 'access:example:orders:1:complete', 'postgres_example', 'example', 'orders', 'access', 'complete', 'done before', 7)`;
+  const statements: string[] = [];
+  Object.assign(sql.options, { debug: (_connection: number, query: string) => statements.push(query) });
+  const answers = await recordStepStarts(sql, [step('customer', 1), step('orders', 2), step('address', 2)]);
+  Object.assign(sql.options, { debug: undefined });
+  expect(statements).toHaveLength(1);
+  expect(answers).toHaveLength(3);
+  expect(answers[0]).toBeUndefined();
+  expect(answers[1]).toMatchObject({ event_key: 'access:example:orders:1:complete', row_count: 7 });
+  expect(answers[2]).toBeUndefined();
+  const log = await sql<{ event_key: string; status: string; message: string; fields_affected: unknown }[]>`
+    select event_key, status, message, fields_affected from execution_log where privacy_request_id = ${BATCH} order by id`;
+  expect(log).toEqual([
+    { event_key: 'access:example:orders:1:complete', status: 'complete', message: 'done before', fields_affected: null },
+    { event_key: 'access:example:customer:1:in_processing', status: 'in_processing', message: 'in_processing', fields_affected: [] },
+    { event_key: 'access:example:address:1:in_processing', status: 'in_processing', message: 'in_processing', fields_affected: [] },
+    { event_key: 'access:example:address:1:retrying:2', status: 'retrying', message: 'retrying', fields_affected: [] },
+  ]);
+  const tasks = await sql<{ collection: string; attempts: number; status: string }[]>`select collection, attempts, status from request_task where privacy_request_id = ${BATCH} order by collection`;
+  expect(tasks).toEqual([
+    { collection: 'example:address', attempts: 2, status: 'in_processing' },
+    { collection: 'example:customer', attempts: 1, status: 'in_processing' },
+  ]);
+  // Again, as a retried batch would: nothing new, the same answers.
+  expect(await recordStepStarts(sql, [step('customer', 1), step('orders', 2), step('address', 2)])).toEqual([undefined, answers[1], undefined]);
+  expect(await sql`select 1 from execution_log where privacy_request_id = ${BATCH}`).toHaveLength(4);
+  await expect(recordStepStarts(sql, [step('customer', 1), step('customer', 2)])).rejects.toThrow(/twice/);
+});
+
+it('carries out calls made together in one call, each answered with its own result or the shared error', async () => {
+  const calls: number[][] = [];
+  const double = together(async (inputs: number[]) => {
+    calls.push(inputs);
+    if (inputs.includes(-1)) throw new Error('refused');
+    return inputs.map((input) => input * 2);
+  });
+  expect(await Promise.all([double(1), double(2), double(3)])).toEqual([2, 4, 6]);
+  expect(await double(4)).toBe(8);
+  expect(calls).toEqual([[1, 2, 3], [4]]);
+  const settled = await Promise.allSettled([double(5), double(-1)]);
+  expect(settled.map((result) => result.status)).toEqual(['rejected', 'rejected']);
 });
