@@ -37,20 +37,22 @@ export async function getAccessPackage(sql: Sql, privacyRequestId: string): Prom
 
 /** Records that the package is being prepared (once); returns the row as it stands. */
 export async function startAccessPackage(sql: Sql, privacyRequestId: string, storageLocation: string, objectKey: string): Promise<AccessPackageRow> {
-  await sql`
+  const [inserted] = await sql<AccessPackageRow[]>`
     insert into access_package (privacy_request_id, status, storage_location, object_key)
     values (${privacyRequestId}, 'preparing', ${storageLocation}, ${objectKey})
-    on conflict (privacy_request_id) do nothing`;
-  return (await getAccessPackage(sql, privacyRequestId))!;
+    on conflict (privacy_request_id) do nothing
+    returning *`;
+  // Read afresh when another attempt got there first (a snapshot of its own: it sees that attempt's commit).
+  return inserted ?? (await getAccessPackage(sql, privacyRequestId))!;
 }
 
-/** The file is written: available until now + expiresInMs. Only a package still preparing changes. */
+/** The file is written: available until now + expiresInMs. Only a package still preparing changes; returns the row as it stands. */
 export async function markAvailable(
   sql: Sql,
   privacyRequestId: string,
   file: { sizeBytes: number; sha256: string; collections: Record<string, number>; expiresInMs: number },
-): Promise<void> {
-  await sql`
+): Promise<AccessPackageRow> {
+  const [updated] = await sql<AccessPackageRow[]>`
     update access_package set
       status = 'available',
       size_bytes = ${file.sizeBytes},
@@ -59,7 +61,10 @@ export async function markAvailable(
       available_at = now(),
       expires_at = now() + ${file.expiresInMs}::double precision * interval '1 millisecond',
       updated_at = now()
-    where privacy_request_id = ${privacyRequestId} and status = 'preparing'`;
+    where privacy_request_id = ${privacyRequestId} and status = 'preparing'
+    returning *`;
+  // As another attempt (or a failure, or the expiry) left it: read afresh.
+  return updated ?? (await getAccessPackage(sql, privacyRequestId))!;
 }
 
 /** Preparing failed for good (after the retries): recorded with the reason. */

@@ -58,8 +58,7 @@ export async function prepareAccessPackage(context: PackageContext, input: { pri
   const withRows = collections.map((collection) => ({ collection, rows: rows.get(collection.key)! }));
   const built = buildAccessPackage({ privacyRequestId, policy: snapshot.policy, createdAt: row.created_at, collections: withRows });
   await storageAt(row.storage_location, context.storage).put(row.object_key, built.zip, 'application/zip');
-  await markAvailable(sql, privacyRequestId, { sizeBytes: built.zip.byteLength, sha256: built.sha256, collections: built.rowCounts, expiresInMs: input.expiresInMs });
-  return prepared((await getAccessPackage(sql, privacyRequestId))!);
+  return prepared(await markAvailable(sql, privacyRequestId, { sizeBytes: built.zip.byteLength, sha256: built.sha256, collections: built.rowCounts, expiresInMs: input.expiresInMs }));
 }
 
 /** Preparing failed after its retries; the reason is kept (it names no personal data: storage and plan errors). */
