@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { decrypt, encrypt } from '../crypto.js';
 import { webhookBody, type WebhookBody, type WebhookEventType } from '../domain/webhooks.js';
+import type { PendingQuery, Row } from 'postgres';
 import { asJson, type Sql, type TransactionSql } from './client.js';
 
 export type { WebhookEventType };
@@ -149,21 +150,33 @@ export interface WebhookEvent {
  * after its first run's answer was lost must still have them sent).
  */
 export async function enqueueWebhookEvent(sql: Sql | TransactionSql, event: WebhookEvent, options: { stillPending?: boolean } = {}): Promise<string[]> {
-  const body = webhookBody(event); // throws on identity keys in data
   // The union's second half sees the table as it was before the insert: no id twice.
   const rows = await sql<{ id: string }[]>`
-    with created as (
-      insert into webhook_delivery (id, event_id, event_type, privacy_request_id, subscription_id, body)
-      select 'whd_' || gen_random_uuid(), ${event.id}::text, ${event.type}::text, ${event.privacyRequestId}::text, s.id, ${sql.json(asJson(body))}
-      from webhook_subscription s
-      where s.enabled and ${event.type}::text = any(s.event_types)
-      order by s.created_at, s.id
-      on conflict (event_id, subscription_id) do nothing
-      returning id
-    )
+    with created as (${webhookDeliveriesInsert(sql, event)})
     select id from created
-    ${options.stillPending ? sql`union all select id from webhook_delivery where event_id = ${event.id}::text and status = 'pending'` : sql``}`;
+    ${options.stillPending ? sql`union all ${pendingWebhookDeliveries(sql, event.id)}` : sql``}`;
   return rows.map((row) => row.id);
+}
+
+/**
+ * enqueueWebhookEvent's insert as a fragment (`returning id`), for a statement that writes other
+ * tables with it (src/db/transitions.ts). Throws on identity keys in the event's data.
+ */
+export function webhookDeliveriesInsert(sql: Sql | TransactionSql, event: WebhookEvent): PendingQuery<Row[]> {
+  const body = webhookBody(event); // throws on identity keys in data
+  return sql`
+    insert into webhook_delivery (id, event_id, event_type, privacy_request_id, subscription_id, body)
+    select 'whd_' || gen_random_uuid(), ${event.id}::text, ${event.type}::text, ${event.privacyRequestId}::text, s.id, ${sql.json(asJson(body))}
+    from webhook_subscription s
+    where s.enabled and ${event.type}::text = any(s.event_types)
+    order by s.created_at, s.id
+    on conflict (event_id, subscription_id) do nothing
+    returning id`;
+}
+
+/** The ids of an event's deliveries still pending, as a select fragment. */
+export function pendingWebhookDeliveries(sql: Sql | TransactionSql, eventId: string): PendingQuery<Row[]> {
+  return sql`select id from webhook_delivery where event_id = ${eventId}::text and status = 'pending'`;
 }
 
 /** A delivery with its subscription's URL and decrypted secret: for the worker that sends it, never for responses. */

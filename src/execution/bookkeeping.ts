@@ -6,13 +6,14 @@
  */
 import { recordRequestFacts } from '../db/privacy-requests.js';
 import { insertPlannedTasks, recordTaskChange } from '../db/request-tasks.js';
-import { enqueueWebhookEvent } from '../db/webhooks.js';
+import { recordTransitionAndEvents } from '../db/transitions.js';
+import type { WebhookEvent } from '../db/webhooks.js';
 import { eventKey, type LifecycleCommand } from '../domain/lifecycle.js';
 import type { ExecutionContext } from './context.js';
 import { deliverNotices, type MessageToSend, type NoticesAttempt } from './notices.js';
 import type { WebhookContext } from './webhooks.js';
 import { manualDeadlinePassed } from './manual.js';
-import { recordAudit, recordCollectionEvent, recordTransition } from './transitions.js';
+import { auditEntry, recordAudit, recordCollectionEvent, recordTransition, statusChange } from './transitions.js';
 
 export type BookkeepingEntry = Extract<LifecycleCommand, { type: 'record' | 'recordTask' | 'recordTasks' | 'recordCollectionError' | 'manualDeadlinePassed' | 'notify' }>;
 
@@ -26,30 +27,52 @@ export const webhookEventId = (privacyRequestId: string, key: string) => `${priv
 
 export async function recordBookkeeping(context: ExecutionContext, { privacyRequestId, entries }: { privacyRequestId: string; entries: BookkeepingEntry[] }): Promise<BookkeepingResult> {
   const deliveries: string[] = [];
+  // A transition (with its audit row) and the webhook events next to it are written together, in
+  // one statement (src/db/transitions.ts): a request's notices cost no statement of their own.
+  // Everything else is written as it comes, in order.
+  let group: { record?: Extract<BookkeepingEntry, { type: 'record' }>; events: WebhookEvent[] } = { events: [] };
+  const flush = async () => {
+    const { record, events } = group;
+    group = { events: [] };
+    if (record?.transition && events.length === 0) {
+      await recordTransition(context, { privacyRequestId, at: record.at, ...record.transition, ...(record.audit ? { audit: record.audit } : {}) });
+      return;
+    }
+    if (!record && events.length === 0) return;
+    // The events with the deliveries an earlier run of this batch wrote and never reported (its
+    // worker killed, its answer lost with the Temporal server, the database gone later in the batch).
+    deliveries.push(
+      ...(await recordTransitionAndEvents(
+        context.sql,
+        privacyRequestId,
+        {
+          change: record?.transition && statusChange({ privacyRequestId, at: record.at, ...record.transition }),
+          audit: record?.audit && auditEntry(privacyRequestId, record.audit),
+          at: new Date(record?.at ?? 0),
+        },
+        events,
+      )),
+    );
+  };
   for (const entry of entries) {
+    if (entry.type === 'record' && !entry.facts) {
+      if (group.record) await flush();
+      group.record = entry;
+      continue;
+    }
+    if (entry.type === 'notify') {
+      const id = webhookEventId(privacyRequestId, entry.key);
+      if (group.events.some((event) => event.id === id)) await flush();
+      group.events.push({ id, type: `request.${entry.event}`, privacyRequestId, occurredAt: entry.at, data: entry.data });
+      continue;
+    }
+    await flush();
     switch (entry.type) {
       case 'record':
         // Facts first: whoever sees the audit row (an extension) sees its new due date.
-        if (entry.facts) await recordRequestFacts(context.sql, privacyRequestId, entry.facts);
+        await recordRequestFacts(context.sql, privacyRequestId, entry.facts!);
         if (entry.transition) await recordTransition(context, { privacyRequestId, at: entry.at, ...entry.transition, ...(entry.audit ? { audit: entry.audit } : {}) });
         else if (entry.audit) await recordAudit(context, { privacyRequestId, at: entry.at, audit: entry.audit });
-        break;
-      case 'notify':
-        // With the deliveries an earlier run of this batch wrote and never reported (its worker
-        // killed, its answer lost with the Temporal server, the database gone later in the batch).
-        deliveries.push(
-          ...(await enqueueWebhookEvent(
-            context.sql,
-            {
-              id: webhookEventId(privacyRequestId, entry.key),
-              type: `request.${entry.event}`,
-              privacyRequestId,
-              occurredAt: entry.at,
-              data: entry.data,
-            },
-            { stillPending: true },
-          )),
-        );
         break;
       case 'recordTasks':
         await insertPlannedTasks(context.sql, privacyRequestId, entry.phase, entry.collections, new Date(entry.at));
@@ -85,6 +108,7 @@ export async function recordBookkeeping(context: ExecutionContext, { privacyRequ
         break;
     }
   }
+  await flush();
   return { deliveries };
 }
 

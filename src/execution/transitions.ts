@@ -24,23 +24,27 @@ export type Transition = Omit<StatusChange, 'at'> & {
   audit?: AuditEntry;
 };
 
-const auditEntry = (privacyRequestId: string, entry: AuditEntry) => ({ privacy_request_id: privacyRequestId, event_key: entry.eventKey, action: entry.action, user_id: entry.userId, message: entry.message });
+export const auditEntry = (privacyRequestId: string, entry: AuditEntry) => ({ privacy_request_id: privacyRequestId, event_key: entry.eventKey, action: entry.action, user_id: entry.userId, message: entry.message });
 
-/**
- * `refreshTasks`: also derive the request's task rows from its log, in the same transaction (for
- * the legacy workflow, which does not write them: whoever sees its new status sees its tasks).
- */
-export async function recordTransition(context: ExecutionContext, transition: Transition, options: { refreshTasks?: boolean } = {}): Promise<void> {
-  const at = new Date(transition.at);
-  const change = {
+/** A transition as the status update writes it. */
+export function statusChange(transition: Omit<Transition, 'audit'>): StatusChange {
+  return {
     status: transition.status,
-    at,
+    at: new Date(transition.at),
     stoppedAt: transition.stoppedAt ?? null,
     reviewedBy: transition.reviewedBy ?? null,
     denialReason: transition.denialReason ?? null,
     denialReasonCode: transition.denialReasonCode ?? null,
     warnings: transition.warnings,
   };
+}
+
+/**
+ * `refreshTasks`: also derive the request's task rows from its log, in the same transaction (for
+ * the legacy workflow, which does not write them: whoever sees its new status sees its tasks).
+ */
+export async function recordTransition(context: ExecutionContext, transition: Transition, options: { refreshTasks?: boolean } = {}): Promise<void> {
+  const change = statusChange(transition);
   const audit = transition.audit && auditEntry(transition.privacyRequestId, transition.audit);
   if (!options.refreshTasks) {
     // The status and its audit row in one statement (src/db/transitions.ts).

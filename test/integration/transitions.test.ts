@@ -1,10 +1,10 @@
 /**
- * A status transition and its audit row (src/db/transitions.ts) against a real Postgres: one
- * statement, both or neither, and idempotent.
+ * A status transition, its audit row and its webhook events (src/db/transitions.ts) against a real
+ * Postgres: one statement, all or nothing, and idempotent.
  */
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { connect, type Sql } from '../../src/db/client.js';
-import { recordStatusChange } from '../../src/db/transitions.js';
+import { recordStatusChange, recordTransitionAndEvents } from '../../src/db/transitions.js';
 import { cloneDatabase } from '../support/databases.js';
 
 let sql: Sql;
@@ -45,4 +45,35 @@ it('writes a status without an audit row in one statement', async () => {
   await recordStatusChange(sql, REQUEST, { status: 'complete', at });
   expect(statements).toEqual(['update']);
   expect((await request()).status).toBe('complete');
+});
+
+it('writes a transition, its audit row and its webhook events in one statement, all or nothing, and answers pending deliveries again', async () => {
+  const EVENTS = 'pri_transition_events';
+  await sql`insert into privacy_request (id, status, policy_key, action_types) values (${EVENTS}, 'pending', 'none', '{access}')`;
+  await sql`insert into webhook_subscription (id, url, secret_encrypted, event_types) values ('whk_transitions', 'http://127.0.0.1:9/hook', '\\x00', '{request.approved,request.completed}')`;
+  const event = (type: 'request.approved' | 'request.completed' | 'request.denied') => ({ id: `${EVENTS}:${type}`, type, privacyRequestId: EVENTS, occurredAt: at.toISOString(), data: { status: 'in_processing' } });
+  const write = (message: string) =>
+    recordTransitionAndEvents(
+      sql,
+      EVENTS,
+      { change: { status: 'in_processing', at }, audit: { ...audit(message), privacy_request_id: EVENTS }, at },
+      [event('request.approved'), event('request.denied'), event('request.completed')],
+    );
+  // A row Postgres refuses (the audit message) takes the status and the deliveries with it.
+  await expect(write('bad \u0000 byte')).rejects.toThrow();
+  expect(await sql`select 1 from webhook_delivery where privacy_request_id = ${EVENTS}`).toHaveLength(0);
+  expect((await sql`select status from privacy_request where id = ${EVENTS}`)[0]).toEqual({ status: 'pending' });
+
+  statements.length = 0;
+  const created = await write('approved');
+  expect(statements).toEqual(['with']);
+  const stored = await sql<{ id: string; event_type: string }[]>`select id, event_type from webhook_delivery where privacy_request_id = ${EVENTS} order by event_type`;
+  expect(stored.map((row) => row.event_type)).toEqual(['request.approved', 'request.completed']); // nobody subscribed to denials
+  expect(created).toEqual([stored[0]!.id, stored[1]!.id]); // in the events' order
+  expect((await sql`select status from privacy_request where id = ${EVENTS}`)[0]).toEqual({ status: 'in_processing' });
+  expect(await sql`select 1 from audit_log where privacy_request_id = ${EVENTS}`).toHaveLength(1);
+  // A batch run again (its answer lost): the same deliveries, still pending, and nothing new.
+  expect(await write('approved')).toEqual(created);
+  expect(await sql`select 1 from webhook_delivery where privacy_request_id = ${EVENTS}`).toHaveLength(2);
+  await expect(recordTransitionAndEvents(sql, EVENTS, { at }, [event('request.approved'), event('request.approved')])).rejects.toThrow(/twice/);
 });
