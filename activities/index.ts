@@ -10,6 +10,7 @@ import { accessCollection, storeManualRows } from '../src/execution/access.js';
 import { deleteAccessPackage, expireAccessPackage, prepareAccessPackage, recordAccessPackageFailure } from '../src/execution/access-package.js';
 import { batchMemo, ConfigurationError, PrivacyRequestNotFound, together, type ExecutionContext } from '../src/execution/context.js';
 import { recordStepStarts } from '../src/db/collection-steps.js';
+import { accessResultValuesOf } from '../src/db/access-results.js';
 import { eraseCollection, previewErasure } from '../src/execution/erasure.js';
 import { propagateConsent } from '../src/execution/consent.js';
 import { confirmManualErasure, manualDeadlinePassed, openManualStep } from '../src/execution/manual.js';
@@ -156,9 +157,14 @@ export function createActivities(context: ExecutionContext, settings: ExecutionS
     eraseCollection: ({ attemptsBefore = 0, ...input }: { privacyRequestId: string; collection: string; run: number; attemptsBefore?: number }) => step(() => eraseCollection(context, { ...input, attempt: attemptsBefore + attempt() })),
     /** Collections of one connection started together, in one activity (since settings.batchCollections). */
     runCollections: ({ privacyRequestId, phase, steps }: { privacyRequestId: string; phase: 'access' | 'erasure'; steps: { collection: string; run: number }[] }) => {
-      // The request's identities and the connection's settings are read once for the batch, and
-      // the steps' starts written in one statement.
-      const batch: ExecutionContext = { ...context, shared: batchMemo(), stepStarts: together((starts) => recordStepStarts(context.sql, starts)) };
+      // The request's identities and the connection's settings are read once for the batch; the
+      // steps' starts are written in one statement, and the values they look up read in one.
+      const batch: ExecutionContext = {
+        ...context,
+        shared: batchMemo(),
+        stepStarts: together((starts) => recordStepStarts(context.sql, starts)),
+        upstreamValues: together((lookups) => accessResultValuesOf(context.sql, lookups)),
+      };
       return batchOfSteps(steps, (one, attempt) => (phase === 'access' ? accessCollection(batch, { privacyRequestId, ...one, attempt }) : eraseCollection(batch, { privacyRequestId, ...one, attempt })));
     },
     previewErasure: ({ privacyRequestId }: { privacyRequestId: string }) => step(() => previewErasure(context, privacyRequestId)),

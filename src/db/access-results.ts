@@ -88,18 +88,35 @@ export async function readAccessResultsOf(sql: Sql, privacyRequestId: string, co
 
 /** The distinct non-null values of a (possibly nested) field in one collection's results; arrays are flattened. */
 export async function accessResultValues(sql: Sql, privacyRequestId: string, dataset: string, collection: string, fieldPath: string): Promise<unknown[]> {
-  const path = fieldPath.split('.');
-  const rows = await sql<{ value: unknown }[]>`
-    select distinct row #> ${path} as value from access_result
-    where privacy_request_id = ${privacyRequestId} and dataset_name = ${dataset} and collection_name = ${collection}
-      and row #> ${path} is not null and row #> ${path} <> 'null'::jsonb`;
-  const values = new Map<string, unknown>();
-  for (const { value } of rows) {
+  return (await accessResultValuesOf(sql, [{ privacyRequestId, dataset, collection, fieldPath }]))[0]!;
+}
+
+export interface ValuesLookup {
+  privacyRequestId: string;
+  dataset: string;
+  collection: string;
+  fieldPath: string;
+}
+
+/** accessResultValues for several lookups in one statement (the steps of a batch ask together), answered in their order. */
+export async function accessResultValuesOf(sql: Sql, lookups: ValuesLookup[]): Promise<unknown[][]> {
+  if (lookups.length === 0) return [];
+  const input = lookups.map((lookup, i) => ({ i, privacy_request_id: lookup.privacyRequestId, dataset_name: lookup.dataset, collection_name: lookup.collection, path: lookup.fieldPath.split('.') }));
+  const rows = await sql<{ i: number; value: unknown }[]>`
+    select lookup.i, found.value
+    from jsonb_to_recordset(${sql.json(asJson(input))}::jsonb) as lookup(i int, privacy_request_id text, dataset_name text, collection_name text, path text[])
+    cross join lateral (
+      select distinct row #> lookup.path as value from access_result
+      where privacy_request_id = lookup.privacy_request_id and dataset_name = lookup.dataset_name and collection_name = lookup.collection_name
+        and row #> lookup.path is not null and row #> lookup.path <> 'null'::jsonb
+    ) as found`;
+  const values = lookups.map(() => new Map<string, unknown>());
+  for (const { i, value } of rows) {
     for (const item of Array.isArray(value) ? value : [value]) {
-      if (item !== null && item !== undefined) values.set(JSON.stringify(item), item);
+      if (item !== null && item !== undefined) values[i]!.set(JSON.stringify(item), item);
     }
   }
-  return [...values.values()];
+  return values.map((found) => [...found.values()]);
 }
 
 export async function countAccessResults(sql: Sql, privacyRequestId: string): Promise<Record<string, number>> {

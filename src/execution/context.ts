@@ -1,5 +1,6 @@
 /** What the execution steps need: the service database, the connectors, the encryption key. */
 import type { ConnectorRegistry } from '../connectors/registry.js';
+import type { ValuesLookup } from '../db/access-results.js';
 import type { Sql } from '../db/client.js';
 import type { StepStart } from '../db/collection-steps.js';
 import type { ExecutionLogRow } from '../db/execution-log.js';
@@ -22,6 +23,8 @@ export interface ExecutionContext {
   shared?: <T>(key: string, load: () => Promise<T>) => Promise<T>;
   /** Within one batch of collection steps: the steps' starts, those asked for together written in one statement. */
   stepStarts?: (step: StepStart) => Promise<ExecutionLogRow | undefined>;
+  /** Within one batch of collection steps: the values upstream collections found, those asked for together read in one statement. */
+  upstreamValues?: (lookup: ValuesLookup) => Promise<unknown[]>;
   /** Sends messages to the data subject; undefined when no SMTP server is configured (messages are `skipped`). */
   mailer?: Mailer | undefined;
   /** The API's public address (DSRFLOW_PUBLIC_URL): links in messages point there. */

@@ -63,7 +63,10 @@ export async function lookupValues(context: ExecutionContext, privacyRequestId: 
         if ('identity' in from) return undefined;
         const upstream = splitCollectionKey(from.collection);
         // Collections of a batch fed by the same upstream field (orders, login, payment_card by customer.id) read it once.
-        return sharedRead(context, `values:${from.collection}:${from.field}`, () => accessResultValues(context.sql, privacyRequestId, upstream.dataset, upstream.collection, from.field));
+        const lookup = { privacyRequestId, dataset: upstream.dataset, collection: upstream.collection, fieldPath: from.field };
+        return sharedRead(context, `values:${from.collection}:${from.field}`, () =>
+          context.upstreamValues ? context.upstreamValues(lookup) : accessResultValues(context.sql, lookup.privacyRequestId, lookup.dataset, lookup.collection, lookup.fieldPath),
+        );
       }),
     ),
   ]);

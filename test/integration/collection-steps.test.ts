@@ -2,12 +2,14 @@
  * The one-statement writes of a collection step (src/db/collection-steps.ts) against a real
  * Postgres: a step's start is written once and not after its completion, a later attempt's
  * `retrying` row follows its `in_processing` row, and two attempts completing side by side store
- * the rows, the log row and the task exactly once.
+ * the rows, the log row and the task exactly once. The steps of a batch start in one statement, and
+ * read the values they look up in one.
  */
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { connect, type Sql } from '../../src/db/client.js';
 import { recordAccessCompletion, recordStepStart, recordStepStarts, recordStepFinished } from '../../src/db/collection-steps.js';
 import { together } from '../../src/execution/context.js';
+import { accessResultValues, accessResultValuesOf } from '../../src/db/access-results.js';
 import type { ExecutionLogEntry } from '../../src/db/execution-log.js';
 import { cloneDatabase } from '../support/databases.js';
 
@@ -143,4 +145,27 @@ it('carries out calls made together in one call, each answered with its own resu
   expect(calls).toEqual([[1, 2, 3], [4]]);
   const settled = await Promise.allSettled([double(5), double(-1)]);
   expect(settled.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+});
+
+it('reads the values several steps look up in one statement, each answered in its order', async () => {
+  const LOOKUP = 'pri_collection_lookup';
+  await sql`insert into privacy_request (id, status, policy_key, action_types) values (${LOOKUP}, 'in_processing', 'none', '{access}')`;
+  const rows = [
+    { id: 1, email: 'a@example.com', address: { city: 'Oslo' }, tags: ['x', 'y'] },
+    { id: 2, email: null, address: { city: 'Oslo' }, tags: ['y'] },
+    { id: 3, email: 'c@example.com', address: null, tags: null },
+  ];
+  await sql`insert into access_result ${sql(rows.map((row, row_index) => ({ privacy_request_id: LOOKUP, dataset_name: 'example', collection_name: 'customer', row_index, row: sql.json(row) })))}`;
+  const lookup = (fieldPath: string, collection = 'customer') => ({ privacyRequestId: LOOKUP, dataset: 'example', collection, fieldPath });
+  const statements: string[] = [];
+  Object.assign(sql.options, { debug: (_connection: number, query: string) => statements.push(query) });
+  const [ids, emails, cities, tags, none] = await accessResultValuesOf(sql, [lookup('id'), lookup('email'), lookup('address.city'), lookup('tags'), lookup('id', 'orders')]);
+  Object.assign(sql.options, { debug: undefined });
+  expect(statements).toHaveLength(1);
+  expect(ids!.sort()).toEqual([1, 2, 3]);
+  expect(emails!.sort()).toEqual(['a@example.com', 'c@example.com']);
+  expect(cities).toEqual(['Oslo']);
+  expect(tags!.sort()).toEqual(['x', 'y']);
+  expect(none).toEqual([]);
+  expect(await accessResultValues(sql, LOOKUP, 'example', 'customer', 'address.city')).toEqual(['Oslo']);
 });
