@@ -1,4 +1,5 @@
 /** SQL for `dataset_config`: fideslang datasets bound to a connection. */
+import type { ConnectionType } from '../domain/connections.js';
 import type { Dataset } from '../domain/datasets.js';
 import type { DatasetOfConnection } from '../domain/graph.js';
 import type { SaasConfig } from '../domain/saas/config.js';
@@ -29,15 +30,16 @@ export async function deleteDataset(sql: Sql | TransactionSql, connectionKey: st
 /**
  * Every dataset of every enabled connection: what a request's traversal is planned over. The
  * dataset of a SaaS connection comes with its saas_config's param_values as fields (src/domain/saas/graph.ts).
+ * With each, its connection's type (the plan tells manual collections by it).
  */
-export async function datasetsOfEnabledConnections(sql: Sql): Promise<DatasetOfConnection[]> {
-  const rows = await sql<{ connection_key: string; dataset: Dataset; saas_config: SaasConfig | null }[]>`
-    select d.connection_key, d.dataset, s.config as saas_config from dataset_config d
+export async function datasetsOfEnabledConnections(sql: Sql): Promise<(DatasetOfConnection & { connectionType: ConnectionType })[]> {
+  const rows = await sql<{ connection_key: string; connection_type: ConnectionType; dataset: Dataset; saas_config: SaasConfig | null }[]>`
+    select d.connection_key, c.connection_type, d.dataset, s.config as saas_config from dataset_config d
     join connection_config c on c.key = d.connection_key
     left join saas_config s on s.connection_key = d.connection_key and s.fides_key = d.fides_key
     where not c.disabled
     order by d.fides_key`;
-  return rows.map((row) => ({ connectionKey: row.connection_key, dataset: row.saas_config ? mergeSaasConfig(row.dataset, row.saas_config) : row.dataset }));
+  return rows.map((row) => ({ connectionKey: row.connection_key, connectionType: row.connection_type, dataset: row.saas_config ? mergeSaasConfig(row.dataset, row.saas_config) : row.dataset }));
 }
 
 /** The stored datasets with these fides_keys, of any connection. */

@@ -8,6 +8,7 @@ import { datasetsOfEnabledConnections } from '../db/datasets.js';
 import { saveSnapshot, type PlanSnapshot } from '../db/plans.js';
 import { getPolicy } from '../db/policies.js';
 import { getPrivacyRequest, identityNames, type PrivacyRequestRow } from '../db/privacy-requests.js';
+import type { ConnectionType } from '../domain/connections.js';
 import { planTraversal, PlanningError, splitCollectionKey } from '../domain/graph.js';
 import type { PlannedRequest as LifecyclePlan } from '../domain/lifecycle.js';
 import { consentPreference, policyActionTypes } from '../domain/policies.js';
@@ -17,9 +18,11 @@ import { snapshotOf } from './inputs.js';
 /** What the workflow needs to orchestrate (keys, dependencies and field names, never data); the worker adds its settings. */
 export type PlannedRequest = Omit<LifecyclePlan, 'settings'>;
 
-async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, request: PrivacyRequestRow): Promise<PlannedRequest> {
+/** `known`: connection types read with the datasets just now; read afresh for any connection it lacks. */
+async function summarize(context: ExecutionContext, snapshot: PlanSnapshot, request: PrivacyRequestRow, known?: Map<string, ConnectionType>): Promise<PlannedRequest> {
   const requestAsksConfirmation = request.requires_erasure_confirmation;
-  const types = await connectionTypes(context.sql, [...new Set(snapshot.plan.collections.map((collection) => collection.connectionKey))]);
+  const keys = [...new Set(snapshot.plan.collections.map((collection) => collection.connectionKey))];
+  const types = known && keys.every((key) => known.has(key)) ? known : await connectionTypes(context.sql, keys);
   return {
     policyKey: snapshot.policy.key,
     actionTypes: policyActionTypes(snapshot.policy),
@@ -75,5 +78,5 @@ export async function planPrivacyRequest(context: ExecutionContext, privacyReque
     plan,
   });
   context.snapshots?.remember(privacyRequestId, saved.snapshot, saved.bytes);
-  return summarize(context, saved.snapshot, request);
+  return summarize(context, saved.snapshot, request, new Map(datasets.map(({ connectionKey, connectionType }) => [connectionKey, connectionType])));
 }
