@@ -124,6 +124,26 @@ describe('the zip', () => {
     expect(built.rowCounts).toEqual({ 'shop:customer': 1 });
     expect(built.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('stores small files as they are and compresses large ones, and both read back', () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({ id: i, email: `person${i}@example.com`, note: 'the same note again', profile: { phone: '+1', score: i } }));
+    const built = buildAccessPackage({ privacyRequestId: 'pri_2', policy, createdAt: new Date('2026-11-23T10:00:00Z'), collections: [{ collection: collections[0]!, rows: rows.slice(0, 1) }] });
+    const large = buildAccessPackage({ privacyRequestId: 'pri_2', policy, createdAt: new Date('2026-11-23T10:00:00Z'), collections: [{ collection: collections[0]!, rows }] });
+    // Each local file header: signature, version, flags, then the compression method (0 stored, 8 deflated).
+    const methods = (zip: Uint8Array) => {
+      const found: Record<string, number> = {};
+      const view = Buffer.from(zip);
+      for (let at = view.indexOf('PK\x03\x04', 0, 'latin1'); at >= 0; at = view.indexOf('PK\x03\x04', at + 4, 'latin1')) {
+        const nameLength = view.readUInt16LE(at + 26);
+        found[view.toString('utf8', at + 30, at + 30 + nameLength)] = view.readUInt16LE(at + 8);
+      }
+      return found;
+    };
+    expect(methods(built.zip)).toEqual({ 'access-results.json': 0, 'shop/customer.csv': 0 });
+    expect(methods(large.zip)).toEqual({ 'access-results.json': 8, 'shop/customer.csv': 8 });
+    expect(parseCsv(unzipText(large.zip)['shop/customer.csv']!)).toHaveLength(201);
+    expect(large.zip.byteLength).toBeLessThan(JSON.stringify(rows).length / 4);
+  });
 });
 
 describe('CSV cells a spreadsheet would run', () => {
