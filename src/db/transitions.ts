@@ -2,7 +2,7 @@
  * A status transition, its audit row and the webhook events that go with it, written in one
  * statement: one round trip and one commit, where a transaction took four (begin, update, insert,
  * commit) and each event one more. All or nothing, as the transaction made them (issue 14;
- * docs/decisions.md, "A collection step's writes"). Each table's SQL stays in its own module; this
+ * docs/decisions.md, "A request's statements"). Each table's SQL stays in its own module; this
  * one joins their fragments.
  */
 import type { PendingQuery, Row } from 'postgres';
@@ -11,15 +11,9 @@ import type { Sql, TransactionSql } from './client.js';
 import { statusUpdate, type StatusChange } from './privacy-requests.js';
 import { pendingWebhookDeliveries, webhookDeliveriesInsert, type WebhookEvent } from './webhooks.js';
 
+/** A transition and its audit row, in one statement (recordTransitionAndEvents without events). */
 export async function recordStatusChange(sql: Sql | TransactionSql, privacyRequestId: string, change: StatusChange, audit?: AuditLogEntry): Promise<void> {
-  if (!audit) {
-    await statusUpdate(sql, privacyRequestId, change);
-    return;
-  }
-  await sql`
-    with status as (${statusUpdate(sql, privacyRequestId, change)}),
-    audit as (${auditLogInsert(sql, audit, change.at)})
-    select 1`;
+  await recordTransitionAndEvents(sql, privacyRequestId, { change, audit, at: change.at }, []);
 }
 
 /**
@@ -35,6 +29,10 @@ export async function recordTransitionAndEvents(
   events: WebhookEvent[],
 ): Promise<string[]> {
   if (new Set(events.map((event) => event.id)).size !== events.length) throw new Error('A statement cannot enqueue the same webhook event twice');
+  if (transition.change && !transition.audit && events.length === 0) {
+    await statusUpdate(sql, privacyRequestId, transition.change);
+    return [];
+  }
   const writes: PendingQuery<Row[]>[] = events.map((event, i) => sql`${sql(`created_${i}`)} as (${webhookDeliveriesInsert(sql, event)})`);
   if (transition.change) writes.push(sql`status as (${statusUpdate(sql, privacyRequestId, transition.change)})`);
   if (transition.audit) writes.push(sql`audit as (${auditLogInsert(sql, transition.audit, transition.at)})`);

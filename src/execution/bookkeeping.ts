@@ -34,10 +34,6 @@ export async function recordBookkeeping(context: ExecutionContext, { privacyRequ
   const flush = async () => {
     const { record, events } = group;
     group = { events: [] };
-    if (record?.transition && events.length === 0) {
-      await recordTransition(context, { privacyRequestId, at: record.at, ...record.transition, ...(record.audit ? { audit: record.audit } : {}) });
-      return;
-    }
     if (!record && events.length === 0) return;
     // The events with the deliveries an earlier run of this batch wrote and never reported (its
     // worker killed, its answer lost with the Temporal server, the database gone later in the batch).
